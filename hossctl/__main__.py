@@ -1,0 +1,3 @@
+from hossctl.cli import main
+
+main()

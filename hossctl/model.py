@@ -1,0 +1,112 @@
+"""The desired state: an immutable model produced by the config loader.
+
+The planner consumes only this module's types, never raw YAML. Positions travel with
+every element so that errors found later (by the planner or a safety check) can still
+point at the line of the config that caused them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+SyncType = Literal["simplex", "duplex"]
+Ensure = Literal["present", "absent"]
+DEFAULT_PAT_ENV = "HOSS_PAT"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """1-based line and column of a key or value in a config file."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """One declared sync target of a namespace.
+
+    ``target`` is what the user wrote (a server key or a URL); ``target_server`` is the
+    config server key it resolves to (also when a URL names a server of this config),
+    else None; ``core_url`` is always the canonical core URL (``urls.normalise_core_url``).
+    """
+
+    target: str
+    target_server: str | None
+    core_url: str
+    namespace: str
+    type: SyncType
+    position: Position | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A declared namespace. For ``ensure == "absent"`` the attributes may be empty."""
+
+    name: str
+    description: str = ""
+    object_store: str = ""
+    bucket: str = ""
+    protect: bool = False
+    ensure: Ensure = "present"
+    sync: tuple[SyncTarget, ...] = ()
+    allow_multiple_sync_targets: bool = False
+    position: Position | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Server:
+    """A managed Hoss server. ``url`` is the base URL, ``core_url`` the canonical core URL."""
+
+    key: str
+    url: str
+    core_url: str
+    pat_env: str = DEFAULT_PAT_ENV
+    prune: bool = False
+    namespaces: tuple[Namespace, ...] = ()
+    position: Position | None = field(default=None, compare=False)
+
+    def namespace(self, name: str) -> Namespace | None:
+        for ns in self.namespaces:
+            if ns.name == name:
+                return ns
+        return None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """An error or warning found in the config, with where it is."""
+
+    message: str
+    position: Position | None = None
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.position}: " if self.position else ""
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}{prefix}{self.message}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole desired state: servers sorted by key, namespaces sorted by name."""
+
+    servers: tuple[Server, ...]
+    warnings: tuple[Diagnostic, ...] = ()
+
+    def server(self, key: str) -> Server | None:
+        for server in self.servers:
+            if server.key == key:
+                return server
+        return None
+
+    def server_by_core_url(self, core_url: str) -> Server | None:
+        for server in self.servers:
+            if server.core_url == core_url:
+                return server
+        return None

@@ -1,0 +1,131 @@
+"""The plan: a typed, ordered list of changes plus the safety violations found in it.
+
+Like Terraform's plan, it is a value: computed by the pure ``planner``, rendered by
+``render``, saved by ``planfile`` and executed by ``executor``. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+Action = Literal["create_namespace", "delete_namespace", "enable_sync", "disable_sync"]
+ACTIONS: tuple[Action, ...] = ("disable_sync", "delete_namespace", "create_namespace", "enable_sync")
+
+CheckId = Literal[
+    "namespace-not-empty",
+    "protected",
+    "datasets-syncing",
+    "duplex-datasets",
+    "unknown-object-store",
+    "target-unreachable",
+    "target-namespace-missing",
+]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One operation on one server.
+
+    A replace is two changes (``delete_namespace`` then ``create_namespace``), both with
+    ``replace=True`` and ``forced_by`` naming the attributes that differ; renderers show
+    them as one ``-/+`` item. Sync changes carry the exact ``target_core_service`` to send:
+    for ``disable_sync`` the string stored on the server, for ``enable_sync`` the
+    canonical core URL.
+    """
+
+    id: str
+    action: Action
+    server: str
+    namespace: str
+    reason: str
+    depends_on: tuple[str, ...] = ()
+    replace: bool = False
+    forced_by: tuple[str, ...] = ()
+    # create_namespace
+    description: str | None = None
+    object_store: str | None = None
+    bucket: str | None = None
+    # enable_sync / disable_sync
+    target_core_service: str | None = None
+    target_namespace: str | None = None
+    sync_type: str | None = None
+    # The config server key the sync target points at, when it is managed here.
+    target_server: str | None = None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A safety check that failed for one change. ``severity == "warning"`` does not block."""
+
+    check: CheckId
+    change: str  # Change.id
+    server: str
+    namespace: str
+    message: str
+    resolution: str
+    severity: Literal["error", "warning"] = "error"
+
+
+@dataclass(frozen=True)
+class Summary:
+    create: int = 0
+    replace: int = 0
+    delete: int = 0
+    enable_sync: int = 0
+    disable_sync: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.create + self.replace + self.delete + self.enable_sync + self.disable_sync
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Changes in a valid execution order, their violations, and the live facts they rest on.
+
+    ``facts`` maps a fact key (see ``fingerprint``) to a digest of the live value it had
+    when the plan was made; ``apply PLANFILE`` refuses a plan whose facts changed.
+    """
+
+    changes: tuple[Change, ...] = ()
+    violations: tuple[Violation, ...] = ()
+    facts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def errors(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.severity == "warning")
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def change(self, change_id: str) -> Change:
+        for change in self.changes:
+            if change.id == change_id:
+                return change
+        raise KeyError(change_id)
+
+    @property
+    def summary(self) -> Summary:
+        create = replace = delete = enable = disable = 0
+        for c in self.changes:
+            if c.action == "create_namespace":
+                if c.replace:
+                    replace += 1
+                else:
+                    create += 1
+            elif c.action == "delete_namespace":
+                if not c.replace:
+                    delete += 1
+            elif c.action == "enable_sync":
+                enable += 1
+            else:
+                disable += 1
+        return Summary(create, replace, delete, enable, disable)
