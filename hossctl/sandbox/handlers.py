@@ -1,0 +1,265 @@
+"""The sandbox's core and auth API handlers, one method per route.
+
+Each handler mirrors the real handler's order of checks (hoss-api.md §5–§8), because the order
+decides which error a client sees when several things are wrong at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from hossctl.sandbox.messages import (
+    ApiError,
+    Request,
+    Response,
+    bind,
+    empty,
+    error_response,
+    json_response,
+    unhandled,
+)
+from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, DatasetRow, Store, go_time, now_utc
+from hossctl.sandbox.tokens import Account, TokenIssuer
+
+VERSION = "0.2.13"
+BUILD = "sandbox"
+SERVICES = ("db", "auth", "core", "sync", "minio", "reverse-proxy")
+DEFAULT_PAGE = 25
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+class Api:
+    """Handlers bound to one sandbox's store, token issuer and accounts."""
+
+    def __init__(
+        self, store: Store, issuer: TokenIssuer, accounts: dict[str, Account], base_url: str
+    ) -> None:
+        self.store = store
+        self.issuer = issuer
+        self.accounts = accounts
+        self.base_url = base_url
+        self.delete_delay_minutes = 0
+
+    # discover and auth ----------------------------------------------------------------------
+
+    def discover(self, request: Request) -> Response:
+        return json_response(
+            200,
+            {
+                "alive": "true",
+                "dev": False,
+                "version": VERSION,
+                "build": BUILD,
+                "services": list(SERVICES),
+                "auth_service": f"{self.base_url}/auth/v1",
+                "delete_delay_minutes": self.delete_delay_minutes,
+            },
+        )
+
+    def exchange_pat(self, request: Request) -> Response:
+        scheme, _, pat = (request.header("authorization") or "").partition(" ")
+        account = self.accounts.get(pat) if scheme == "Bearer" and pat.startswith("hp_") else None
+        if account is None:
+            return error_response(401, "Unauthorized")
+        return json_response(201, self.issuer.exchange(account))
+
+    def openid_configuration(self, request: Request) -> Response:
+        auth = f"{self.base_url}/auth/v1"
+        return json_response(
+            200,
+            {
+                "issuer": auth,
+                "authorization_endpoint": f"{auth}/auth",
+                "token_endpoint": f"{auth}/token",
+                "jwks_uri": f"{auth}/keys",
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["HS256"],
+            },
+        )
+
+    def keys(self, request: Request) -> Response:
+        # The sandbox signs with a shared secret, which must never be published; an empty JWKS
+        # is the honest answer.
+        return json_response(200, {"keys": []})
+
+    def ping(self, request: Request) -> Response:
+        return json_response(200, {"alive": "true"})
+
+    # object stores --------------------------------------------------------------------------
+
+    def list_object_stores(self, request: Request) -> Response:
+        limit, offset = _paging(request)
+        return json_response(200, self.store.list_object_stores(limit, offset) or None)
+
+    def get_object_store(self, request: Request) -> Response:
+        return json_response(200, self.store.get_object_store(request.params["name"]))
+
+    # namespaces -----------------------------------------------------------------------------
+
+    def list_namespaces(self, request: Request) -> Response:
+        limit, offset = _paging(request)
+        # go-pg leaves a nil slice when nothing matches, which Go encodes as null (§6.1).
+        return json_response(200, self.store.list_namespaces(limit, offset) or None)
+
+    def create_namespace(self, request: Request) -> Response:
+        body = bind(request, ("name", "description", "object_store_name", "bucket_name"))
+        created = self.store.create_namespace(
+            body["name"], body["description"], body["object_store_name"], body["bucket_name"]
+        )
+        return json_response(201, created)
+
+    def get_namespace(self, request: Request) -> Response:
+        return json_response(200, self.store.get_namespace(request.params["ns"]))
+
+    def delete_namespace(self, request: Request) -> Response:
+        # No lookup, no emptiness check: the real handler deletes by name and cascades (§6.4).
+        self.store.delete_namespace(request.params["ns"])
+        return empty()
+
+    def sts(self, request: Request) -> Response:
+        namespace = self.store.get_namespace(request.params["ns"])
+        return json_response(
+            200,
+            {
+                "access_key_id": "SANDBOX" + secrets.token_hex(6).upper(),
+                "secret_access_key": secrets.token_urlsafe(30),
+                "session_token": secrets.token_urlsafe(48),
+                "expiration": go_time((now_utc() + timedelta(hours=1)).isoformat()),
+                "endpoint": namespace["object_store"]["endpoint"],
+                "region": "us-east-1",
+            },
+        )
+
+    # namespace sync targets -----------------------------------------------------------------
+
+    def list_sync(self, request: Request) -> Response:
+        return json_response(200, self.store.list_sync(request.params["ns"]))
+
+    def put_sync(self, request: Request) -> Response:
+        namespace = request.params["ns"]
+        self.store.require_namespace(namespace)
+        body = bind(request, ("target_core_service", "sync_type"), ("target_namespace",))
+        # An existing (target_core_service, target_namespace) is a silent no-op, whatever the type.
+        self.store.add_sync(
+            namespace, body["target_core_service"], body["target_namespace"] or namespace, body["sync_type"]
+        )
+        return empty()
+
+    def delete_sync(self, request: Request) -> Response:
+        namespace = request.params["ns"]
+        self.store.require_namespace(namespace)
+        body = bind(request, ("target_core_service", "sync_type"), ("target_namespace",))
+        self.store.remove_sync(namespace, body["target_core_service"], body["target_namespace"] or namespace)
+        return empty()
+
+    # users ----------------------------------------------------------------------------------
+
+    def sync_user(self, request: Request) -> Response:
+        self.store.set_memberships(request.user.username, [g for g in request.user.groups if g])
+        return empty()
+
+    # datasets -------------------------------------------------------------------------------
+
+    def list_datasets(self, request: Request) -> Response:
+        namespace = request.params["ns"]
+        self.store.require_namespace(namespace)
+        self.store.ensure_user(request.user.username)
+        visible = self.store.visible_datasets(namespace, request.user.username)
+        # The list query does not load the namespace's object store (§8.1).
+        ns_json = self.store.get_namespace(namespace)
+        ns_json["object_store"] = {"name": "", "description": "", "endpoint": "", "type": ""}
+        return json_response(200, [dataset_json(row, perms, ns_json) for row, perms in visible])
+
+    def create_dataset(self, request: Request) -> Response:
+        namespace = request.params["ns"]
+        body = bind(request, ("name",), ("description",))
+        self.store.require_namespace(namespace)
+        name = body["name"]
+        if "/" in name or "|" in name:
+            raise unhandled()
+        owner = request.user.username
+        permissions = {f"{owner}-hoss-default-group": "rw", "admin": "rw"}
+        self.store.create_dataset(namespace, name, body["description"], owner, permissions)
+        return json_response(201, self._dataset_json(namespace, name))
+
+    def get_dataset(self, request: Request) -> Response:
+        namespace, name = request.params["ns"], request.params["ds"]
+        row, perms = self.store.get_dataset(namespace, name)
+        if not set(request.user.groups) & set(perms):
+            raise unhandled()  # ErrNotPermitted is not mapped by the real server (§3)
+        return json_response(200, dataset_json(row, perms, self.store.get_namespace(namespace)))
+
+    def delete_dataset(self, request: Request) -> Response:
+        self.store.schedule_dataset_delete(
+            request.params["ns"], request.params["ds"], self.delete_delay_minutes
+        )
+        return empty()
+
+    def get_dataset_sync(self, request: Request) -> Response:
+        row, _ = self.store.get_dataset(request.params["ns"], request.params["ds"])
+        return json_response(200, row.sync_enabled)
+
+    def put_dataset_sync(self, request: Request) -> Response:
+        body = bind(request, ("sync_type",), ("sync_policy",))
+        policy = body["sync_policy"] or DEFAULT_SYNC_POLICY
+        try:
+            document = json.loads(policy)
+        except ValueError as exc:
+            raise ApiError(error_response(400, f"problem parsing sync_policy document: {exc}")) from None
+        if not isinstance(document, dict):
+            raise ApiError(
+                error_response(400, "problem parsing sync_policy document: policy must be a JSON object")
+            )
+        # No check against the namespace's sync rows: the real server does not enforce it (§8.4).
+        self.store.set_dataset_sync(request.params["ns"], request.params["ds"], body["sync_type"], policy)
+        return empty()
+
+    def delete_dataset_sync(self, request: Request) -> Response:
+        self.store.clear_dataset_sync(request.params["ns"], request.params["ds"])
+        return empty()
+
+    def _dataset_json(self, namespace: str, name: str) -> dict[str, Any]:
+        row, perms = self.store.get_dataset(namespace, name)
+        return dataset_json(row, perms, self.store.get_namespace(namespace))
+
+
+def dataset_json(row: DatasetRow, permissions: dict[str, str], namespace: dict[str, Any]) -> dict[str, Any]:
+    """The §8.3 dataset JSON; ``permissions`` is omitted when there are none, like the server."""
+    result: dict[str, Any] = {
+        "namespace": namespace,
+        "name": row.name,
+        "description": row.description,
+        "created": go_time(row.created),
+        "root_directory": row.root_directory,
+        "delete_on": go_time(row.delete_on),
+        "delete_status": row.delete_status,
+        "owner": None if row.owner is None else {"username": row.owner, "memberships": None},
+        "sync_enabled": row.sync_enabled,
+        "sync_type": row.sync_type,
+        "sync_policy": row.sync_policy,
+    }
+    if permissions:
+        result["permissions"] = [
+            {"group": {"group_name": group}, "permission": permission}
+            for group, permission in permissions.items()
+        ]
+    return result
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    """gin's DefaultQuery + strconv.Atoi; bad or negative values end as a 500 (§6.1)."""
+    values = []
+    for name, default in (("limit", DEFAULT_PAGE), ("offset", 0)):
+        raw = request.query_value(name)
+        if raw is None:
+            values.append(default)
+            continue
+        if not _INTEGER.fullmatch(raw) or int(raw) < 0:
+            raise unhandled()
+        values.append(int(raw))
+    return values[0], values[1]

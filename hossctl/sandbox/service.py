@@ -1,0 +1,267 @@
+"""The ``Sandbox``: one local Hoss server (core + auth) with its lifecycle and direct seeding.
+
+State that must survive a restart on the same data file lives in the database: the rows, the
+PATs (unless new ones are given) and the JWT signing secret. Bootstrap runs at every start,
+as the real core does, so a deleted bootstrap namespace comes back (hoss-api.md §6.4).
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+from hossctl.errors import HossctlError
+from hossctl.sandbox.faults import FaultPlan
+from hossctl.sandbox.handlers import Api
+from hossctl.sandbox.routes import Router, route_table
+from hossctl.sandbox.server import App, SandboxHTTPServer
+from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, NotFound, Store
+from hossctl.sandbox.tokens import (
+    ADMIN,
+    PAT_PATTERN,
+    USER,
+    Account,
+    TokenIssuer,
+    generate_pat,
+    generate_secret,
+)
+
+DEFAULT_STORE = "default"
+OBJECT_STORE_ENDPOINT = "http://localhost:9000"
+DELETE_STATUSES = ("NOT_SCHEDULED", "SCHEDULED", "IN_PROGRESS", "ERROR")
+
+
+class Sandbox:
+    """A Hoss-compatible core + auth service on one port; see ``hossctl sandbox``."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data: str | None = None,
+        admin_pat: str | None = None,
+        user_pat: str | None = None,
+        latency_ms: int = 0,
+        fault_rate: float = 0.0,
+        fault_seed: int = 0,
+        object_stores: tuple[str, ...] | list[str] = (DEFAULT_STORE,),
+    ) -> None:
+        _validate(port, admin_pat, user_pat, latency_ms, fault_rate, tuple(object_stores))
+        self.host = host
+        self.port = port
+        self.data = data
+        self.latency_ms = latency_ms
+        self.fault_rate = fault_rate
+        self.fault_seed = fault_seed
+        self.object_stores = tuple(object_stores)
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        try:
+            self._store = Store(data)
+        except Exception as exc:  # sqlite3.Error, OSError
+            raise HossctlError(
+                f"Cannot open the sandbox data file {data!r} ({exc}); give a writable SQLite file path."
+            ) from None
+        self.admin_pat = self._persisted("admin_pat", admin_pat, generate_pat)
+        self.user_pat = self._persisted("user_pat", user_pat, generate_pat)
+        if self.admin_pat == self.user_pat:
+            self.user_pat = self._persisted("user_pat", generate_pat(), generate_pat)
+        self._secret = self._persisted("jwt_secret", None, generate_secret)
+        self._bootstrap()
+
+    # lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        if self._stopped:
+            raise HossctlError("This sandbox was stopped; create a new Sandbox to serve again.")
+        try:
+            server = SandboxHTTPServer((self.host, self.port))
+        except OSError as exc:
+            self._store.close()
+            self._stopped = True
+            raise HossctlError(_bind_message(self.host, self.port, exc)) from None
+        self.port = server.server_address[1]
+        issuer = TokenIssuer(self._secret, f"{self.url}/auth/v1")
+        accounts: dict[str, Account] = {self.admin_pat: ADMIN, self.user_pat: USER}
+        api = Api(self._store, issuer, accounts, self.url)
+        server.app = App(
+            Router(route_table(api)), issuer, self.latency_ms, FaultPlan(self.fault_rate, self.fault_seed)
+        )
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="hoss-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL clients use; a wildcard bind address is reached through loopback."""
+        host = self.host
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return f"http://{host}:{self.port}"
+        if address.is_unspecified:
+            host = "127.0.0.1" if address.version == 4 else "::1"
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    @property
+    def core_url(self) -> str:
+        return f"{self.url}/core/v1"
+
+    # direct seeding and reading (no HTTP, no latency, no faults) ----------------------------
+
+    def seed_namespace(
+        self,
+        name: str,
+        description: str = "Seeded namespace",
+        object_store: str = DEFAULT_STORE,
+        bucket: str | None = None,
+    ) -> None:
+        """Create a namespace; raises store.NotFound / store.AlreadyExists like the API would."""
+        self._store.create_namespace(name, description, object_store, bucket if bucket is not None else name)
+
+    def seed_sync(
+        self, namespace: str, target_core_service: str, target_namespace: str, sync_type: str
+    ) -> None:
+        self._store.add_sync(namespace, target_core_service, target_namespace, sync_type)
+
+    def seed_dataset(
+        self,
+        namespace: str,
+        name: str,
+        owner: str = "admin",
+        sync_enabled: bool = False,
+        sync_type: str = "simplex",
+        delete_status: str = "NOT_SCHEDULED",
+    ) -> None:
+        """A dataset as a user's create makes it: rw for the owner's default group and ``admin``."""
+        if delete_status not in DELETE_STATUSES:
+            raise ValueError(f"delete_status must be one of {', '.join(DELETE_STATUSES)}")
+        self._store.create_dataset(
+            namespace,
+            name,
+            "",
+            owner,
+            {f"{owner}-hoss-default-group": "rw", "admin": "rw"},
+            sync_enabled=sync_enabled,
+            sync_type=sync_type,
+            sync_policy=DEFAULT_SYNC_POLICY if sync_enabled else "",
+            delete_status=delete_status,
+        )
+
+    def namespaces(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": ns["name"],
+                "description": ns["description"],
+                "object_store": ns["object_store"]["name"],
+                "bucket_name": ns["bucket_name"],
+            }
+            for ns in self._store.list_namespaces(0, 0)
+        ]
+
+    def sync_targets(self, namespace: str) -> list[dict[str, str]]:
+        """The namespace's sync rows; [] when the namespace does not exist."""
+        try:
+            return self._store.list_sync(namespace)
+        except NotFound:
+            return []
+
+    def datasets(self, namespace: str) -> list[dict[str, Any]]:
+        """Every dataset row of a namespace, whoever may see it; [] when it does not exist."""
+        try:
+            rows = self._store.all_datasets(namespace)
+        except NotFound:
+            return []
+        return [
+            {
+                "name": row.name,
+                "owner": row.owner,
+                "delete_status": row.delete_status,
+                "sync_enabled": row.sync_enabled,
+                "sync_type": row.sync_type,
+            }
+            for row in rows
+        ]
+
+    # internals ------------------------------------------------------------------------------
+
+    def _persisted(self, key: str, given: str | None, generate: Any) -> str:
+        value = given or self._store.setting(key) or generate()
+        self._store.set_setting(key, value)
+        return str(value)
+
+    def _bootstrap(self) -> None:
+        for name in self.object_stores:
+            description = "Default object store" if name == DEFAULT_STORE else f"Object store {name}"
+            self._store.ensure_object_store(name, description, OBJECT_STORE_ENDPOINT)
+        if DEFAULT_STORE in self.object_stores:
+            self._store.ensure_namespace("default", "Default namespace", DEFAULT_STORE, "data")
+
+
+def _validate(
+    port: int,
+    admin_pat: str | None,
+    user_pat: str | None,
+    latency_ms: int,
+    fault_rate: float,
+    object_stores: tuple[str, ...],
+) -> None:
+    if not 0 <= port <= 65535:
+        raise HossctlError(f"Port {port} is out of range; give 0 (a free port) up to 65535.")
+    for option, pat in (("admin", admin_pat), ("user", user_pat)):
+        if pat is not None and not PAT_PATTERN.fullmatch(pat):
+            raise HossctlError(
+                f"The {option} PAT is not a Hoss PAT; it must be 'hp_' followed by letters and digits."
+            )
+    if admin_pat is not None and admin_pat == user_pat:
+        raise HossctlError("The admin and user PATs are the same; give two different tokens.")
+    if latency_ms < 0:
+        raise HossctlError(f"Latency {latency_ms} ms is negative; give 0 or more milliseconds.")
+    if not 0.0 <= fault_rate <= 1.0:
+        raise HossctlError(f"Fault rate {fault_rate} is not a fraction; give a number from 0 to 1.")
+    for name in object_stores:
+        if not name or "|" in name or "/" in name:
+            raise HossctlError(
+                f"Object store name {name!r} is not allowed; use a non-empty name without '|' or '/'."
+            )
+
+
+def _bind_message(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"Port {port} on {host} is already in use; pick another with --port (0 picks a free port)."
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+        return f"Cannot listen on host {host!r}; give a local address such as 127.0.0.1."
+    if exc.errno == errno.EACCES:
+        return f"Not allowed to listen on port {port}; use a port above 1023 or 0 for a free one."
+    return f"Cannot listen on {host}:{port} ({exc.strerror or exc}); try another --host or --port."

@@ -1,0 +1,141 @@
+"""PAT → JWT exchange and JWT verification, as the real auth and core services do them.
+
+The real auth service signs RS256 with a JWKS; the sandbox signs HS256 with a per-sandbox
+secret (no RSA library is allowed at runtime), keeps the real header ``kid`` and the claims of
+hoss-api.md §2.2, and verifies every core request the way ``AuthorizeJWT`` does (§2.4): a bad
+or expired token is a 401 with an empty body, a structurally broken one a bare 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+import time
+from dataclasses import dataclass
+
+import jwt
+
+AUDIENCE = "HossServer"
+ID_TOKEN_HOURS = 6
+PAT_PATTERN = re.compile(r"hp_[A-Za-z0-9]+")
+_ALPHANUM = string.ascii_letters + string.digits
+
+
+def generate_pat() -> str:
+    """A PAT as Postgres ``generate_uid(30)`` makes them: ``hp_`` + 30 alphanumerics."""
+    return "hp_" + "".join(secrets.choice(_ALPHANUM) for _ in range(30))
+
+
+def generate_secret() -> str:
+    return secrets.token_hex(32)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user known to the sandbox's auth service."""
+
+    username: str
+    role: str
+    groups: tuple[str, ...]
+    name: str
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@sandbox.invalid"
+
+
+ADMIN = Account("admin", "admin", ("admin-hoss-default-group", "admin"), "Sandbox Admin")
+USER = Account("user", "user", ("user-hoss-default-group",), "Sandbox User")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What core takes from a verified JWT."""
+
+    username: str
+    role: str
+    groups: tuple[str, ...]
+    service: bool = False
+
+
+class Rejected(Exception):
+    """The token cannot be used; ``status`` is 401 (invalid) or 500 (real core panics)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class TokenIssuer:
+    """Mints and verifies this sandbox's tokens; the issuer is ``<url>/auth/v1``."""
+
+    def __init__(self, secret: str, issuer: str) -> None:
+        self._secret = secret
+        self.issuer = issuer
+        self.kid = hashlib.sha1(secret.encode(), usedforsecurity=False).hexdigest()
+
+    def exchange(self, account: Account) -> dict[str, str]:
+        """The token triple of ``POST /auth/v1/pat/exchange/jwt``; clients use ``id_token``."""
+        now = int(time.time())
+        exp = now + ID_TOKEN_HOURS * 3600
+        given, _, family = account.name.partition(" ")
+        id_claims = {
+            "iss": self.issuer,
+            "aud": AUDIENCE,
+            "sub": f"sandbox-{account.username}",
+            "iat": now,
+            "exp": exp,
+            "nickname": account.username.lower(),
+            "role": account.role,
+            "groups": ",".join(account.groups),
+            "email": account.email,
+            "email_verified": True,
+            "name": account.name,
+            "given_name": given,
+            "family_name": family,
+        }
+        access_claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": id_claims["sub"], "iat": now, "exp": exp}
+        return {
+            "access_token": self._sign(access_claims),
+            "refresh_token": secrets.token_urlsafe(32),
+            "id_token": self._sign(id_claims),
+        }
+
+    def _sign(self, claims: dict[str, object]) -> str:
+        return jwt.encode(claims, self._secret, algorithm="HS256", headers={"kid": self.kid})
+
+    def verify(self, authorization: str | None) -> Caller:
+        """Check an ``Authorization`` header value as core's middleware does."""
+        if not authorization:
+            raise Rejected(401)
+        scheme, sep, token = authorization.partition(" ")
+        if scheme != "Bearer" or not sep or not token or " " in token:
+            raise Rejected(401)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise Rejected(401) from None
+        kid = header.get("kid")
+        if kid is None or not isinstance(kid, str):
+            raise Rejected(500)
+        if kid != self.kid:
+            raise Rejected(401)
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                audience=AUDIENCE,
+                issuer=self.issuer,
+                options={"require": []},
+            )
+        except jwt.InvalidTokenError:
+            raise Rejected(401) from None
+        nickname, role, groups = claims.get("nickname"), claims.get("role"), claims.get("groups")
+        service = claims.get("service", False)
+        if not all(isinstance(v, str) for v in (nickname, role, groups)) or not isinstance(service, bool):
+            raise Rejected(500)
+        assert isinstance(nickname, str) and isinstance(role, str) and isinstance(groups, str)
+        return Caller(nickname, role, tuple(groups.split(",")), service)

@@ -1,0 +1,60 @@
+"""Shared fixtures: real sandboxes on loopback ports, stopped at teardown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from hossctl.sandbox import Sandbox
+
+SandboxFactory = Callable[..., Sandbox]
+ApiFactory = Callable[..., httpx.Client]
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[SandboxFactory]:
+    """``sandbox_factory(**Sandbox kwargs)`` -> a started Sandbox on a free port (port=0 by default)."""
+    started: list[Sandbox] = []
+
+    def make(**kwargs: Any) -> Sandbox:
+        kwargs.setdefault("port", 0)
+        sandbox = Sandbox(**kwargs).start()
+        started.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in reversed(started):
+        sandbox.stop()
+
+
+def exchange_jwt(sandbox: Sandbox, pat: str) -> str:
+    """The id_token the sandbox's auth service issues for a PAT."""
+    response = httpx.post(
+        f"{sandbox.url}/auth/v1/pat/exchange/jwt", headers={"Authorization": f"Bearer {pat}"}
+    )
+    response.raise_for_status()
+    token: str = response.json()["id_token"]
+    return token
+
+
+@pytest.fixture
+def sandbox_api() -> Iterator[ApiFactory]:
+    """``sandbox_api(sandbox, role="admin"|"user"|None)`` -> an httpx.Client on the sandbox's base URL
+    carrying that user's JWT (no Authorization header for None); redirects are not followed."""
+    clients: list[httpx.Client] = []
+
+    def make(sandbox: Sandbox, role: str | None = "admin") -> httpx.Client:
+        headers = {}
+        if role is not None:
+            pat = sandbox.admin_pat if role == "admin" else sandbox.user_pat
+            headers["Authorization"] = f"Bearer {exchange_jwt(sandbox, pat)}"
+        client = httpx.Client(base_url=sandbox.url, headers=headers, timeout=10, verify=False)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
