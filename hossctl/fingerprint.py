@@ -1,0 +1,60 @@
+"""Digests of the live facts a plan rests on, so that ``apply PLANFILE`` can refuse a stale plan.
+
+A saved plan is only safe to apply against the world it was computed from. Rather than
+storing that world, the plan stores one SHA-256 per fact it depends on; ``apply`` re-reads
+the servers, recomputes the digests for the same changes and compares. Keys:
+
+* ``namespace:<server>/<name>`` for every (server, namespace) a change touches, including
+  the target namespaces of ``enable_sync`` on managed servers: existence, attributes,
+  sorted sync rows and, when they were read, datasets;
+* ``object_stores:<server>`` for every server a change touches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from hossctl.plan import Change
+from hossctl.snapshot import LiveNamespace, Snapshot
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _namespace_fact(live: LiveNamespace | None) -> Any:
+    if live is None:
+        return {"exists": False}
+    return {
+        "exists": True,
+        "description": live.description,
+        "object_store": live.object_store,
+        "bucket": live.bucket,
+        "sync": sorted([r.target_core_service, r.target_namespace, r.sync_type] for r in live.sync),
+        "datasets": None
+        if live.datasets is None
+        else sorted([d.name, d.sync_enabled, d.sync_type, d.delete_status] for d in live.datasets),
+    }
+
+
+def facts_for(changes: Sequence[Change], snapshot: Snapshot) -> dict[str, str]:
+    """Fact key -> digest, for every live fact the changes rest on (sorted by key)."""
+    touched: set[tuple[str, str]] = set()
+    for c in changes:
+        touched.add((c.server, c.namespace))
+        if c.action == "enable_sync" and c.target_server is not None and c.target_namespace is not None:
+            touched.add((c.target_server, c.target_namespace))
+    facts: dict[str, str] = {}
+    for server in sorted({s for s, _ in touched}):
+        state = snapshot.server(server)
+        stores = None if state is None else sorted(state.object_stores)
+        facts[f"object_stores:{server}"] = _digest({"known": state is not None, "object_stores": stores})
+    for server, name in sorted(touched):
+        state = snapshot.server(server)
+        live = None if state is None else state.namespace(name)
+        facts[f"namespace:{server}/{name}"] = _digest(_namespace_fact(live))
+    return dict(sorted(facts.items()))

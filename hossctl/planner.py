@@ -1,0 +1,374 @@
+"""The planner: a pure function from (desired Config, live Snapshot) to an ordered list of changes.
+
+Decisions a reviewer of a plan should know about:
+
+* Hoss cannot update a namespace, so a changed description, object store or bucket is a
+  replace: ``delete_namespace`` then ``create_namespace``, both ``replace=True``.
+* Deleting a namespace (replace, ``ensure: absent`` or prune) cascades its *outgoing* sync
+  rows on the server (hoss-api.md §6.4). The planner does not plan ``disable_sync`` for
+  rows the delete removes anyway: the extra calls would change nothing, and the delete's
+  reason names the sync targets that go with it so the reviewer still sees them. After a
+  replace the declared targets are re-enabled (``enable_sync`` after the create).
+* A PUT on an existing (target, namespace) row is a silent no-op, so a type change is
+  ``disable_sync`` (with the exact live string) then ``enable_sync`` (canonical URL).
+* Targets are compared by canonical core URL + target namespace. When the server holds the
+  same canonical target under several spellings, one row with the wanted type is kept and
+  the extras are disabled by their exact strings.
+* Ownership: a declared namespace's sync list is complete. Undeclared namespaces are left
+  alone (unless their server prunes), with one exception that follows from "a duplex link
+  is one link": a duplex row on an undeclared namespace that points at a namespace under
+  this config's control (declared, or pruned) is the reverse half of a link this config
+  owns, so it is ensured while the link is declared and removed when it no longer is
+  (hoss-api.md §10.4: removing a duplex link needs a DELETE on both servers). Simplex rows
+  of undeclared namespaces stay untouched, even when they point at a namespace deleted here.
+* The reverse half of a declared duplex link between two managed servers is ensured on the
+  target even when the target does not declare it, and is never disabled for being
+  undeclared there. An explicit declaration on the target wins over the implied row.
+  The implied ``enable_sync`` is planned even when the reverse namespace will not exist;
+  the ``target-namespace-missing`` check then flags both halves.
+* Order: disables, deletes, creates, enables, each phase sorted by server, namespace and
+  target. ``depends_on`` lists only real dependencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from hossctl.checks import run_checks
+from hossctl.fingerprint import facts_for
+from hossctl.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan import ACTIONS, Action, Change, Plan
+from hossctl.snapshot import LiveNamespace, LiveSyncTarget, ServerState, Snapshot
+
+ATTRIBUTES: tuple[str, ...] = ("description", "object_store", "bucket")
+_PHASE: dict[Action, int] = {action: i for i, action in enumerate(ACTIONS)}
+
+NsRef = tuple[str, str]  # (server key, namespace name)
+SyncKey = tuple[str, str]  # (canonical core URL, target namespace)
+
+
+@dataclass(eq=False)
+class _Draft:
+    """A change before ids are fixed: dependencies point at drafts, not at id strings."""
+
+    action: Action
+    server: str
+    namespace: str
+    reason: str
+    base_id: str
+    sort_key: tuple[str, ...]
+    replace: bool = False
+    forced_by: tuple[str, ...] = ()
+    description: str | None = None
+    object_store: str | None = None
+    bucket: str | None = None
+    target_core_service: str | None = None
+    target_namespace: str | None = None
+    sync_type: str | None = None
+    target_server: str | None = None
+    deps: list[_Draft] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Want:
+    """A sync row wanted on one namespace."""
+
+    type: str
+    target_server: str | None
+    reason: str
+
+
+def _attrs_of(obj: Namespace | LiveNamespace) -> dict[str, str]:
+    return {"description": obj.description, "object_store": obj.object_store, "bucket": obj.bucket}
+
+
+def forced_by(live: LiveNamespace, want: Namespace) -> tuple[str, ...]:
+    """Names of the attributes whose difference forces a replace, in a fixed order."""
+    old, new = _attrs_of(live), _attrs_of(want)
+    if old == new:  # the common case; skip the (slow) deep diff
+        return ()
+    from deepdiff import DeepDiff
+
+    affected = set(DeepDiff(old, new).affected_root_keys)
+    return tuple(name for name in ATTRIBUTES if name in affected)
+
+
+def _empty_state(key: str, core_url: str) -> ServerState:
+    return ServerState(key=key, core_url=core_url, version="", object_stores=())
+
+
+def _sync_key(row: LiveSyncTarget) -> SyncKey:
+    return (row.core_url, row.target_namespace)
+
+
+def _target_label(core_url: str, target_server: str | None, namespace: str) -> str:
+    return f"{target_server or core_url}#{namespace}"
+
+
+class _Builder:
+    def __init__(self, config: Config, snapshot: Snapshot) -> None:
+        self.config = config
+        self.snapshot = snapshot
+        self.states: dict[str, ServerState] = {
+            s.key: snapshot.server(s.key) or _empty_state(s.key, s.core_url) for s in config.servers
+        }
+        self.core_to_server = {s.core_url: s.key for s in config.servers}
+        self.drafts: list[_Draft] = []
+        self.creates: dict[NsRef, _Draft] = {}
+        self.deletes: dict[NsRef, _Draft] = {}
+        # (server, namespace, canonical URL, target namespace) -> disables of that key
+        self.disables_by_key: dict[tuple[str, str, str, str], list[_Draft]] = {}
+        self.enables: list[_Draft] = []
+
+    # -- namespaces ---------------------------------------------------------------------
+
+    def live(self, ref: NsRef) -> LiveNamespace | None:
+        return self.states[ref[0]].namespace(ref[1])
+
+    def pruned(self) -> set[NsRef]:
+        out: set[NsRef] = set()
+        for server in self.config.servers:
+            if not server.prune:
+                continue
+            declared = {ns.name for ns in server.namespaces}
+            live = self.states[server.key].namespaces
+            out.update((server.key, name) for name in live if name not in declared)
+        return out
+
+    def plan_namespaces(self, server: Server, pruned: set[NsRef]) -> None:
+        for ns in server.namespaces:
+            ref = (server.key, ns.name)
+            live = self.live(ref)
+            if ns.ensure == "absent":
+                if live is not None:
+                    self.add_delete(ref, live, "ensure: absent")
+                continue
+            if live is None:
+                self.add_create(ns, server.key, "declared in config but missing on server", ())
+                continue
+            forced = forced_by(live, ns)
+            if forced:
+                old, new = _attrs_of(live), _attrs_of(ns)
+                why = "; ".join(f"{a} differs: {old[a]!r} -> {new[a]!r}" for a in forced)
+                delete = self.add_delete(ref, live, why, forced=forced)
+                create = self.add_create(ns, server.key, why, forced)
+                create.deps.append(delete)
+        for ref in sorted(r for r in pruned if r[0] == server.key):
+            live = self.live(ref)
+            assert live is not None
+            self.add_delete(ref, live, "not declared in config and prune is on")
+
+    def add_delete(self, ref: NsRef, live: LiveNamespace, why: str, forced: tuple[str, ...] = ()) -> _Draft:
+        if live.sync:
+            rows = ", ".join(
+                sorted(f"{_target_label(r.target_core_service, None, r.target_namespace)} ({r.sync_type})"
+                       for r in live.sync)
+            )
+            why = f"{why}; the delete also removes its sync targets: {rows}"
+        draft = _Draft(
+            action="delete_namespace", server=ref[0], namespace=ref[1], reason=why,
+            base_id=f"{ref[0]}/{ref[1]}/delete", sort_key=ref, replace=bool(forced), forced_by=forced,
+        )
+        self.deletes[ref] = draft
+        self.drafts.append(draft)
+        return draft
+
+    def add_create(self, ns: Namespace, server: str, why: str, forced: tuple[str, ...]) -> _Draft:
+        draft = _Draft(
+            action="create_namespace", server=server, namespace=ns.name, reason=why,
+            base_id=f"{server}/{ns.name}/create", sort_key=(server, ns.name), replace=bool(forced),
+            forced_by=forced, description=ns.description, object_store=ns.object_store, bucket=ns.bucket,
+        )
+        self.creates[(server, ns.name)] = draft
+        self.drafts.append(draft)
+        return draft
+
+    # -- sync rows ----------------------------------------------------------------------
+
+    def implied(self) -> dict[NsRef, dict[SyncKey, _Want]]:
+        """Reverse halves of declared duplex links between managed servers, by the namespace holding them."""
+        out: dict[NsRef, dict[SyncKey, _Want]] = {}
+        for server in self.config.servers:
+            for ns in server.namespaces:
+                if ns.ensure != "present":
+                    continue
+                for t in ns.sync:
+                    if t.type != "duplex" or t.target_server is None or t.target_server not in self.states:
+                        continue
+                    out.setdefault((t.target_server, t.namespace), {})[(server.core_url, ns.name)] = _Want(
+                        "duplex", server.key,
+                        f"reverse direction of the duplex link declared by {server.key}/{ns.name}",
+                    )
+        return out
+
+    def plan_sync(self, pruned: set[NsRef]) -> None:
+        implied = self.implied()
+        declared: dict[NsRef, Namespace] = {
+            (s.key, ns.name): ns for s in self.config.servers for ns in s.namespaces
+        }
+        controlled = set(declared) | pruned
+        refs = set(declared) | set(implied)
+        for key, state in self.states.items():
+            refs.update((key, name) for name in state.namespaces)
+        for ref in sorted(refs):
+            ns = declared.get(ref)
+            live = self.live(ref)
+            extra = implied.get(ref, {})
+            gone = ref in self.deletes  # the delete removes every live row
+            rows: Sequence[LiveSyncTarget] = () if (live is None or gone) else live.sync
+            if ns is not None and ns.ensure == "present":
+                want: dict[SyncKey, _Want] = {
+                    (t.core_url, t.namespace): self.declared_want(t) for t in ns.sync
+                }
+                for k, w in extra.items():
+                    want.setdefault(k, w)
+                owned: set[NsRef] | None = None  # every row is owned
+            else:
+                want = dict(extra)
+                owned = controlled  # only reverse halves of duplex links, besides the wanted keys
+            replaced = live is not None and gone and self.deletes[ref].replace
+            replaced_rows = {_sync_key(r): r.sync_type for r in live.sync} if (live and replaced) else {}
+            self.diff_rows(ref, rows, want, owned, replaced_rows, declared)
+
+    def declared_want(self, t: SyncTarget) -> _Want:
+        return _Want(t.type, t.target_server, "declared in config but missing on server")
+
+    def points_at(self, row: LiveSyncTarget, refs: set[NsRef]) -> bool:
+        server = self.core_to_server.get(row.core_url)
+        return server is not None and (server, row.target_namespace) in refs
+
+    def diff_rows(
+        self,
+        ref: NsRef,
+        rows: Sequence[LiveSyncTarget],
+        want: Mapping[SyncKey, _Want],
+        owned: set[NsRef] | None,
+        replaced_rows: Mapping[SyncKey, str],
+        declared: Mapping[NsRef, Namespace],
+    ) -> None:
+        by_key: dict[SyncKey, list[LiveSyncTarget]] = {}
+        for row in rows:
+            by_key.setdefault(_sync_key(row), []).append(row)
+        for key in sorted(set(by_key) | set(want)):
+            present = sorted(by_key.get(key, []), key=lambda r: (r.target_core_service, r.sync_type))
+            w = want.get(key)
+            if w is None:
+                if owned is not None:  # an undeclared namespace: only stale duplex reverse halves
+                    present = [r for r in present if r.sync_type == "duplex" and self.points_at(r, owned)]
+                if ref in declared:
+                    why = "not declared in config (a declared namespace's sync list is complete)"
+                else:
+                    source = self.core_to_server.get(key[0], key[0])
+                    why = f"reverse direction of a duplex link that {source}/{key[1]} no longer declares"
+                for row in present:
+                    self.add_disable(ref, row, why)
+                continue
+            matching = [r for r in present if r.sync_type == w.type]
+            if matching:
+                keep = next((r for r in matching if r.target_core_service == key[0]), matching[0])
+                for row in present:
+                    if row is not keep:
+                        self.add_disable(
+                            ref, row,
+                            f"duplicate spelling of {_target_label(key[0], None, key[1])} "
+                            f"(keeping {keep.target_core_service!r}, {keep.sync_type})",
+                        )
+                continue
+            if present:
+                why = f"sync type changes {present[0].sync_type} -> {w.type}"
+                disables = [self.add_disable(ref, row, why) for row in present]
+            else:
+                disables = []
+                old_type = replaced_rows.get(key)
+                if old_type == w.type:
+                    why = "re-enabled after the replace (the delete removes the namespace's sync targets)"
+                elif old_type is not None:
+                    why = f"sync type changes {old_type} -> {w.type} (re-enabled after the replace)"
+                else:
+                    why = w.reason
+            self.add_enable(ref, key, w, why, disables)
+
+    def add_disable(self, ref: NsRef, row: LiveSyncTarget, why: str) -> _Draft:
+        canonical, tn = _sync_key(row)
+        draft = _Draft(
+            action="disable_sync", server=ref[0], namespace=ref[1], reason=why,
+            base_id=f"{ref[0]}/{ref[1]}/sync:{row.target_core_service}#{tn}/disable",
+            sort_key=(*ref, canonical, tn, row.target_core_service),
+            target_core_service=row.target_core_service, target_namespace=tn, sync_type=row.sync_type,
+            target_server=self.core_to_server.get(canonical),
+        )
+        self.disables_by_key.setdefault((*ref, canonical, tn), []).append(draft)
+        self.drafts.append(draft)
+        return draft
+
+    def add_enable(self, ref: NsRef, key: SyncKey, w: _Want, why: str, disables: list[_Draft]) -> None:
+        target_server = w.target_server or self.core_to_server.get(key[0])
+        draft = _Draft(
+            action="enable_sync", server=ref[0], namespace=ref[1], reason=why,
+            base_id=f"{ref[0]}/{ref[1]}/sync:{key[0]}#{key[1]}/enable",
+            sort_key=(*ref, *key), target_core_service=key[0], target_namespace=key[1], sync_type=w.type,
+            target_server=target_server, deps=list(disables),
+        )
+        self.enables.append(draft)
+        self.drafts.append(draft)
+
+    # -- ordering -----------------------------------------------------------------------
+
+    def link(self) -> None:
+        for enable in self.enables:
+            refs = [(enable.server, enable.namespace)]
+            if enable.target_server is not None and enable.target_namespace is not None:
+                refs.append((enable.target_server, enable.target_namespace))
+            for ref in refs:
+                create = self.creates.get(ref)
+                if create is not None and create not in enable.deps:
+                    enable.deps.append(create)
+        # rows on other namespaces that point at a deleted one go before it does
+        for draft in self.drafts:
+            if draft.action == "disable_sync" and draft.target_server and draft.target_namespace is not None:
+                delete = self.deletes.get((draft.target_server, draft.target_namespace))
+                if delete is not None:
+                    delete.deps.append(draft)
+
+    def finish(self) -> tuple[Change, ...]:
+        self.link()
+        ordered = sorted(self.drafts, key=lambda d: (_PHASE[d.action], d.sort_key))
+        ids: dict[int, str] = {}
+        seen: set[str] = set()
+        for draft in ordered:
+            cid, n = draft.base_id, 1
+            while cid in seen:  # only names with '/' or '#' in odd places can collide
+                n += 1
+                cid = f"{draft.base_id}~{n}"
+            seen.add(cid)
+            ids[id(draft)] = cid
+        position = {id(d): i for i, d in enumerate(ordered)}
+        return tuple(
+            Change(
+                id=ids[id(d)], action=d.action, server=d.server, namespace=d.namespace, reason=d.reason,
+                depends_on=tuple(ids[id(x)] for x in sorted(d.deps, key=lambda x: position[id(x)])),
+                replace=d.replace, forced_by=d.forced_by, description=d.description,
+                object_store=d.object_store, bucket=d.bucket, target_core_service=d.target_core_service,
+                target_namespace=d.target_namespace, sync_type=d.sync_type, target_server=d.target_server,
+            )
+            for d in ordered
+        )
+
+
+def diff(config: Config, snapshot: Snapshot) -> tuple[Change, ...]:
+    """Every change that turns the live state into the desired one, in a valid execution order."""
+    builder = _Builder(config, snapshot)
+    pruned = builder.pruned()
+    for server in config.servers:
+        builder.plan_namespaces(server, pruned)
+    builder.plan_sync(pruned)
+    return builder.finish()
+
+
+def make_plan(config: Config, snapshot: Snapshot, *, target_check: bool = True) -> Plan:
+    """diff + safety checks + the fingerprint of the live facts the changes rest on."""
+    changes = diff(config, snapshot)
+    violations = run_checks(changes, config, snapshot, target_check=target_check)
+    return Plan(changes=changes, violations=violations, facts=MappingProxyType(facts_for(changes, snapshot)))

@@ -1,0 +1,170 @@
+"""Renderers: the text idiom a reviewer reads, JSON that matches its schema, Markdown for PR comments."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from hossctl.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan import Change, Plan, Violation
+from hossctl.planner import make_plan
+from hossctl.render import render_json, render_markdown, render_text
+from hossctl.schemas import load_schema
+from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
+
+A = "http://a.test/core/v1"
+B = "https://b.test/core/v1"
+X = "https://x.test/core/v1"
+
+
+def _plan(target_check: bool = True) -> Plan:
+    config = Config(
+        servers=(
+            Server(
+                "a",
+                "http://a.test",
+                A,
+                namespaces=(
+                    Namespace(
+                        "new", "fresh", "default", "nb", sync=(SyncTarget("b", "b", B, "u", "duplex"),)
+                    ),
+                    Namespace("raw", "changed", "default", "other-bucket"),
+                    Namespace("old", ensure="absent", protect=True),
+                    Namespace("keep", "d", "default", "k"),
+                ),
+            ),
+            Server("b", "https://b.test", B, namespaces=(Namespace("u", "d", "default", "u"),)),
+        )
+    )
+    live = make_snapshot(
+        {
+            "a": make_server_state(
+                "a",
+                A,
+                "0.2.3",
+                ("default",),
+                {
+                    "raw": LiveNamespace("raw", "d", "default", "rb", datasets=()),
+                    "old": LiveNamespace(
+                        "old",
+                        "d",
+                        "default",
+                        "ob",
+                        datasets=(LiveDataset("x", False, "simplex", "SCHEDULED"),),
+                    ),
+                    "keep": LiveNamespace(
+                        "keep",
+                        "d",
+                        "default",
+                        "k",
+                        sync=(LiveSyncTarget(X + "/", "t", "simplex"),),
+                        datasets=(),
+                    ),
+                },
+            ),
+            "b": make_server_state(
+                "b", B, "0.2.3", ("default",), {"u": LiveNamespace("u", "d", "default", "u")}
+            ),
+        }
+    )
+    return make_plan(config, live, target_check=target_check)
+
+
+def test_text_shows_every_change_grouped_by_server() -> None:
+    text = render_text(_plan(), color=False)
+    assert text.rstrip().endswith(
+        "Plan: 1 to create, 1 to replace, 1 to delete, 2 sync to enable, 1 sync to disable."
+    )
+    assert text.index("Server a:") < text.index("Server b:")
+    assert '  + namespace "new"' in text
+    assert '  - namespace "old"' in text
+    assert '  -/+ namespace "raw" (forces replacement: description, bucket)' in text
+    assert text.count('namespace "raw"') == 1  # a replace is one item
+    assert "  ~ enable sync  new → b#u (duplex)" in text
+    assert "  ~ enable sync  u → a#new (duplex)" in text
+    assert f"  ~ disable sync keep → {X}/#t (simplex)" in text
+    assert "# description differs: 'd' -> 'changed'" in text
+    assert "# reverse direction of the duplex link declared by a/new" in text
+
+
+def test_text_explains_violations_under_their_change_and_at_the_end() -> None:
+    text = render_text(_plan(), color=False)
+    under = text.index('  - namespace "old"')
+    assert text.index("✗ namespace-not-empty", under) < text.index("Violations:")
+    assert text.count("✗ [error] protected (a/old/delete)") == 1
+    assert "fix: set protect: false" in text
+    assert "This plan cannot be applied: 2 error(s), 0 warning(s)." in text
+
+
+def test_warnings_are_marked_differently() -> None:
+    plan = Plan(
+        changes=(
+            Change(
+                "a/n/create", "create_namespace", "a", "n", "r", description="d", object_store="s", bucket="b"
+            ),
+        ),
+        violations=(Violation("target-unreachable", "a/n/create", "a", "n", "m", "fix it", "warning"),),
+    )
+    text = render_text(plan, color=False)
+    assert "! target-unreachable: m" in text and "✗" not in text
+    assert "1 warning(s); the plan can still be applied." in text
+
+
+def test_no_changes() -> None:
+    assert render_text(Plan(), color=False) == "No changes.\n"
+    assert "**No changes.**" in render_markdown(Plan())
+    assert json.loads(render_json(Plan()))["changes"] == []
+
+
+def test_colour_only_when_asked() -> None:
+    plan = _plan()
+    assert "\x1b[" not in render_text(plan, color=False)
+    assert "\x1b[" not in render_text(plan)  # off by default
+    coloured = render_text(plan, color=True)
+    assert "\x1b[32;1m+\x1b[0m" in coloured and "\x1b[31;1m-\x1b[0m" in coloured
+
+
+@pytest.mark.parametrize("target_check", [True, False])
+def test_json_matches_the_schema(target_check: bool) -> None:
+    plan = _plan(target_check)
+    doc = json.loads(render_json(plan))
+    jsonschema.Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
+    assert doc["format_version"] == "1"
+    assert [c["id"] for c in doc["changes"]] == [c.id for c in plan.changes]
+    assert doc["summary"] == {"create": 1, "replace": 1, "delete": 1, "enable_sync": 2, "disable_sync": 1}
+    assert "facts" not in doc
+    seen: set[str] = set()
+    for c in doc["changes"]:
+        assert set(c["depends_on"]) <= seen
+        seen.add(c["id"])
+    disable = next(c for c in doc["changes"] if c["action"] == "disable_sync")
+    assert disable["target_core_service"] == X + "/"  # the exact live string
+    create = next(c for c in doc["changes"] if c["id"] == "a/new/create")
+    assert (create["description"], create["object_store"], create["bucket"]) == ("fresh", "default", "nb")
+    replace = [c for c in doc["changes"] if c["replace"]]
+    assert [c["forced_by"] for c in replace] == [["description", "bucket"]] * 2
+    assert {v["check"] for v in doc["violations"]} == {"namespace-not-empty", "protected"}
+
+
+def test_schema_rejects_what_render_json_never_writes() -> None:
+    doc = json.loads(render_json(_plan()))
+    validator = jsonschema.Draft202012Validator(load_schema("plan.schema.json"))
+    doc["changes"][0]["surprise"] = 1
+    assert not validator.is_valid(doc)
+
+
+def test_markdown_for_a_pull_request() -> None:
+    md = render_markdown(_plan())
+    assert md.startswith("### hossctl plan")
+    assert "**Plan: 1 to create, 1 to replace, 1 to delete, 2 sync to enable, 1 sync to disable.**" in md
+    assert '| `-/+` | `a` | namespace "raw" (forces replacement: description, bucket)' in md
+    assert "#### Violations" in md and "**protected**" in md and "*How to fix:*" in md
+    assert "⛔" in md
+
+
+def test_markdown_escapes_table_cells() -> None:
+    plan = Plan(changes=(Change("a/x|y/delete", "delete_namespace", "a", "x|y", "a | b"),))
+    row = next(line for line in render_markdown(plan).splitlines() if line.startswith("| `-`"))
+    assert "x\\|y" in row and "a \\| b" in row
