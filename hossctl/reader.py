@@ -1,0 +1,200 @@
+"""Reads the live state of every managed server into one immutable Snapshot.
+
+This is the slow part of ``plan``: one request per namespace for its sync targets. The
+requests of each server run concurrently under a semaphore, so the wall time approaches
+(pages + namespaces ÷ parallelism) round trips rather than one round trip per namespace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from hossctl.client import HossApiError, HossClient, is_addressable, probe_discover
+from hossctl.model import Config
+from hossctl.snapshot import (
+    LiveDataset,
+    LiveNamespace,
+    LiveSyncTarget,
+    ServerState,
+    Snapshot,
+    make_server_state,
+    make_snapshot,
+)
+from hossctl.urls import try_normalise_core_url
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def live_sync_target(row: Mapping[str, Any]) -> LiveSyncTarget:
+    return LiveSyncTarget(
+        target_core_service=_text(row.get("target_core_service")),
+        target_namespace=_text(row.get("target_namespace")),
+        sync_type=_text(row.get("sync_type")),
+    )
+
+
+def live_namespace(row: Mapping[str, Any], sync: Iterable[Mapping[str, Any]] = ()) -> LiveNamespace:
+    store = row.get("object_store")
+    targets = sorted(
+        (live_sync_target(s) for s in sync),
+        key=lambda t: (t.target_core_service, t.target_namespace, t.sync_type),
+    )
+    return LiveNamespace(
+        name=_text(row.get("name")),
+        description=_text(row.get("description")),
+        object_store=_text(store.get("name")) if isinstance(store, Mapping) else "",
+        bucket=_text(row.get("bucket_name")),
+        sync=tuple(targets),
+    )
+
+
+def live_dataset(row: Mapping[str, Any]) -> LiveDataset:
+    return LiveDataset(
+        name=_text(row.get("name")),
+        sync_enabled=row.get("sync_enabled") is True,
+        sync_type=_text(row.get("sync_type")),
+        delete_status=_text(row.get("delete_status")),
+    )
+
+
+def declared_target_urls(config: Config) -> frozenset[str]:
+    """Canonical core URLs of every sync target the config declares."""
+    return frozenset(
+        try_normalise_core_url(target.core_url)
+        for server in config.servers
+        for ns in server.namespaces
+        for target in ns.sync
+    )
+
+
+async def _read_server(client: HossClient, key: str, semaphore: asyncio.Semaphore) -> ServerState:
+    discover = await client.discover()
+    stores, rows = await asyncio.gather(client.list_object_stores(), client.list_namespaces())
+    by_name: dict[str, Mapping[str, Any]] = {}
+    for row in rows:
+        name = row.get("name")
+        if isinstance(name, str):
+            by_name.setdefault(name, row)
+
+    async def sync_of(name: str) -> list[dict[str, Any]] | None:
+        if not is_addressable(name):
+            return []  # listed but unroutable (§9): keep it, without sync
+        async with semaphore:
+            try:
+                return await client.get_sync(name)
+            except HossApiError as exc:
+                if exc.status == 404:
+                    return None  # deleted between the list and this read
+                raise
+
+    names = list(by_name)
+    syncs = await asyncio.gather(*(sync_of(name) for name in names))
+    namespaces = {
+        name: live_namespace(by_name[name], sync)
+        for name, sync in zip(names, syncs, strict=True)
+        if sync is not None
+    }
+    store_names = tuple(sorted({_text(s.get("name")) for s in stores} - {""}))
+    return make_server_state(
+        key=key,
+        core_url=client.core_url,
+        version=_text(discover.get("version")),
+        object_stores=store_names,
+        namespaces=namespaces,
+    )
+
+
+async def read_snapshot(
+    config: Config,
+    clients: Mapping[str, HossClient],
+    *,
+    parallelism: int = 16,
+    ca_bundle: str | None = None,
+    probe_timeout: float = 5.0,
+) -> Snapshot:
+    """Every managed server's namespaces, sync targets and object stores, plus target reachability.
+
+    ``parallelism`` bounds the concurrent requests per server. Targets that are managed
+    servers are reachable by construction (their reads succeeded or this raised); the
+    others are probed with an unauthenticated discover.
+    """
+    keys = [server.key for server in config.servers]
+    managed_urls = {server.core_url for server in config.servers}
+    external = sorted(declared_target_urls(config) - managed_urls)
+    debug = any(c.debug for c in clients.values())
+    if ca_bundle is None:
+        ca_bundle = next((c.ca_bundle for c in clients.values() if c.ca_bundle), None)
+    probe_task = asyncio.ensure_future(
+        probe_discover(external, ca_bundle=ca_bundle, timeout=probe_timeout, debug=debug)
+    )
+    try:
+        states = await asyncio.gather(
+            *(_read_server(clients[key], key, asyncio.Semaphore(max(1, parallelism))) for key in keys)
+        )
+        reachable = await probe_task
+    finally:
+        if not probe_task.done():
+            probe_task.cancel()
+    reachable.update({state.core_url: True for state in states})
+    reachable.update({url: True for url in managed_urls})
+    return make_snapshot({state.key: state for state in states}, reachable=reachable)
+
+
+async def read_datasets(
+    snapshot: Snapshot,
+    clients: Mapping[str, HossClient],
+    needs: Iterable[tuple[str, str]],
+    *,
+    parallelism: int = 16,
+) -> Snapshot:
+    """A new Snapshot with the datasets of the (server, namespace) pairs the checks need.
+
+    ``PUT /user/sync`` runs first on each server, because dataset lists are filtered by the
+    caller's groups as core last recorded them (§8.1): a stale record would hide datasets.
+    """
+    wanted: dict[str, list[str]] = {}
+    for key, name in sorted(set(needs)):
+        state = snapshot.server(key)
+        if state is None or state.namespace(name) is None or not is_addressable(name):
+            continue
+        wanted.setdefault(key, []).append(name)
+
+    async def read_server(key: str) -> tuple[str, dict[str, tuple[LiveDataset, ...]]]:
+        client = clients[key]
+        await client.user_sync()
+        semaphore = asyncio.Semaphore(max(1, parallelism))
+
+        async def one(name: str) -> tuple[LiveDataset, ...]:
+            async with semaphore:
+                try:
+                    rows = await client.list_datasets(name)
+                except HossApiError as exc:
+                    if exc.status == 404:
+                        return ()  # the namespace vanished: nothing left in it
+                    raise
+            return tuple(sorted((live_dataset(r) for r in rows), key=lambda d: d.name))
+
+        names = wanted[key]
+        found = await asyncio.gather(*(one(name) for name in names))
+        return key, dict(zip(names, found, strict=True))
+
+    results = dict(await asyncio.gather(*(read_server(key) for key in wanted)))
+    servers: dict[str, ServerState] = {}
+    for key, state in snapshot.servers.items():
+        datasets = results.get(key)
+        if not datasets:
+            servers[key] = state
+            continue
+        namespaces = {
+            name: replace(ns, datasets=datasets[name]) if name in datasets else ns
+            for name, ns in state.namespaces.items()
+        }
+        servers[key] = make_server_state(
+            state.key, state.core_url, state.version, state.object_stores, namespaces
+        )
+    return make_snapshot(servers, snapshot.reachable, snapshot.remote_namespaces)

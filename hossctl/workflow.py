@@ -1,0 +1,144 @@
+"""The imperative shell of ``plan``: read live state, let the pure planner decide, return both.
+
+Datasets are read in a second round only for the namespaces the first diff puts at risk,
+because listing datasets costs a request per namespace and a ``PUT /user/sync`` first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from hossctl import checks, planner
+from hossctl.client import HossClient, client_for
+from hossctl.errors import HossctlError
+from hossctl.model import Config
+from hossctl.plan import Plan
+from hossctl.reader import read_datasets, read_snapshot
+from hossctl.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    config: Config
+    snapshot: Snapshot
+    plan: Plan
+
+
+async def compute_plan(
+    config: Config,
+    clients: Mapping[str, HossClient],
+    *,
+    parallelism: int = 16,
+    target_check: bool = True,
+) -> PlanRun:
+    snapshot = await read_snapshot(config, clients, parallelism=parallelism)
+    changes = planner.diff(config, snapshot)
+    needs = checks.dataset_reads_needed(changes)
+    if needs:
+        snapshot = await read_datasets(snapshot, clients, needs, parallelism=parallelism)
+    plan = planner.make_plan(config, snapshot, target_check=target_check)
+    return PlanRun(config=config, snapshot=snapshot, plan=plan)
+
+
+async def _plan_with_clients(
+    config: Config,
+    *,
+    parallelism: int,
+    target_check: bool,
+    ca_bundle: str | None,
+    debug: bool,
+) -> PlanRun:
+    async with AsyncExitStack() as stack:
+        clients: dict[str, HossClient] = {}
+        for server in config.servers:
+            client = client_for(server, ca_bundle=ca_bundle, debug=debug, parallelism=parallelism)
+            clients[server.key] = await stack.enter_async_context(client)
+        return await compute_plan(config, clients, parallelism=parallelism, target_check=target_check)
+
+
+def run_plan(
+    config: Config,
+    *,
+    parallelism: int = 16,
+    target_check: bool = True,
+    ca_bundle: str | None = None,
+    debug: bool = False,
+) -> PlanRun:
+    """Synchronous entry point for the CLI."""
+    return asyncio.run(
+        _plan_with_clients(
+            config, parallelism=parallelism, target_check=target_check, ca_bundle=ca_bundle, debug=debug
+        )
+    )
+
+
+def _write(text: str, *, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text if text.endswith("\n") else text + "\n")
+    stream.flush()
+
+
+def plan_command(
+    paths: Sequence[str],
+    *,
+    output: str = "text",
+    conflicting_outputs: bool = False,
+    out: str | None = None,
+    detailed_exitcode: bool = False,
+    parallelism: int = 16,
+    target_check: bool = True,
+    ca_bundle: str | None = None,
+    debug: bool = False,
+) -> int:
+    """Everything ``hossctl plan`` does after option parsing; returns the exit code.
+
+    A plan with error violations is still printed in full (reviewers need to see why),
+    but it is not saved, and the exit code is 1.
+    """
+    from hossctl import planfile, render
+    from hossctl.loader import ConfigError, load_config
+
+    if conflicting_outputs:
+        raise HossctlError("--json and --markdown cannot be combined: choose one output format")
+    try:
+        config = load_config(list(paths))
+    except ConfigError as exc:
+        for diagnostic in exc.diagnostics:
+            _write(str(diagnostic), err=True)
+        return 1
+    for warning in config.warnings:
+        _write(str(warning), err=True)
+    run = run_plan(
+        config, parallelism=parallelism, target_check=target_check, ca_bundle=ca_bundle, debug=debug
+    )
+    plan = run.plan
+    if output == "json":
+        text = render.render_json(plan)
+    elif output == "markdown":
+        text = render.render_markdown(plan)
+    else:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = render.render_text(plan, color=color)
+    _write(text)
+    errors = plan.errors
+    if errors:
+        count = len(errors)
+        not_saved = f"; {out} was not written" if out else ""
+        _write(
+            f"Error: the plan has {count} safety violation{'s' if count != 1 else ''}{not_saved}: "
+            "resolve them (see above) and plan again.",
+            err=True,
+        )
+        return 1
+    if out:
+        servers = {server.key: (server.url, server.pat_env) for server in config.servers}
+        planfile.save(out, plan, servers)
+        _write(f"Saved the plan to {out}; apply it with: hossctl apply {out}", err=True)
+    if detailed_exitcode and plan.has_changes:
+        return 2
+    return 0

@@ -1,0 +1,272 @@
+"""`hossctl plan` end to end: two sandboxes joined by a duplex link, driven through the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from hossctl.cli import cli
+from hossctl.schemas import read_schema_text
+
+SandboxFactory = Callable[..., Any]
+_SANDBOX_NOISE = re.compile(
+    r"-{40}\nException occurred during processing of request from .*?\n-{40}\n?", re.DOTALL
+)
+
+
+def _own(text: str) -> str:
+    """hossctl's own output: the in-process sandbox's socketserver reports are not hossctl's.
+
+    When a run stops on an error, connections still open to the other sandbox are reset, and
+    socketserver prints that to the (captured) stderr of this process.
+    """
+    return _SANDBOX_NOISE.sub("", text)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class World:
+    """Two servers, `lab` and `cloud`, with namespace `raw` on both linked duplex lab -> cloud."""
+
+    def __init__(self, factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        self.lab = factory()
+        self.cloud = factory()
+        self.tmp = tmp_path
+        monkeypatch.setenv("LAB_PAT", self.lab.admin_pat)
+        monkeypatch.setenv("CLOUD_PAT", self.cloud.admin_pat)
+        monkeypatch.delenv("HOSS_JWT", raising=False)
+        monkeypatch.delenv("HOSS_PAT", raising=False)
+        for sb in (self.lab, self.cloud):
+            sb.seed_namespace("raw", description="Raw data", bucket="raw")
+        self.lab.seed_sync("raw", self.cloud.core_url, "raw", "duplex")
+        self.cloud.seed_sync("raw", self.lab.core_url, "raw", "duplex")
+        self.lab_ns: dict[str, Any] = {
+            "raw": {
+                "description": "Raw data",
+                "object_store": "default",
+                "bucket": "raw",
+                "sync": [{"target": "cloud", "type": "duplex"}],
+            },
+        }
+        self.cloud_ns: dict[str, Any] = {
+            "raw": {"description": "Raw data", "object_store": "default", "bucket": "raw"},
+        }
+
+    def config(self, *, lab_url: str | None = None) -> str:
+        doc = {
+            "version": 1,
+            "servers": {
+                "lab": {"url": lab_url or self.lab.url, "pat_env": "LAB_PAT", "namespaces": self.lab_ns},
+                "cloud": {"url": self.cloud.url, "pat_env": "CLOUD_PAT", "namespaces": self.cloud_ns},
+            },
+        }
+        path = self.tmp / "hoss.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        return str(path)
+
+    def plan(self, *args: str, lab_url: str | None = None) -> Result:
+        return CliRunner().invoke(cli, ["plan", "-f", self.config(lab_url=lab_url), *args])
+
+    def plan_json(self, *args: str) -> tuple[int, dict[str, Any]]:
+        result = self.plan("--json", *args)
+        assert "Traceback" not in _own(result.output), result.output
+        return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.fixture
+def world(sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> World:
+    return World(sandbox_factory, monkeypatch, tmp_path)
+
+
+def test_no_changes_with_a_duplex_link(world: World) -> None:
+    result = world.plan()
+    assert result.exit_code == 0, result.output
+    assert "No changes." in result.stdout
+    assert world.plan("--detailed-exitcode").exit_code == 0
+
+
+def test_changes_exit_codes_and_json(world: World) -> None:
+    world.lab_ns["new"] = {
+        "description": "New",
+        "object_store": "default",
+        "bucket": "new",
+        "sync": [{"target": "cloud", "type": "simplex"}],
+    }
+    world.cloud_ns["new"] = {"description": "New", "object_store": "default", "bucket": "new-c"}
+    text = world.plan()
+    assert text.exit_code == 0, text.output
+    assert "Plan: 2 to create" in text.stdout and "1 sync to enable" in text.stdout
+    assert world.plan("--detailed-exitcode").exit_code == 2
+
+    code, doc = world.plan_json("--detailed-exitcode")
+    assert code == 2
+    jsonschema.validate(doc, json.loads(read_schema_text("plan.schema.json")))
+    assert doc["format_version"] and doc["violations"] == []
+    by_action = {(c["action"], c["server"]): c for c in doc["changes"]}
+    assert set(by_action) == {
+        ("create_namespace", "lab"),
+        ("create_namespace", "cloud"),
+        ("enable_sync", "lab"),
+    }
+    enable = by_action[("enable_sync", "lab")]
+    assert enable["target_core_service"] == world.cloud.core_url
+    assert (enable["target_namespace"], enable["sync_type"], enable["replace"]) == ("new", "simplex", False)
+    # The enable waits for the namespace on both ends; order is a valid execution order.
+    ids = [c["id"] for c in doc["changes"]]
+    assert set(enable["depends_on"]) >= {
+        by_action[("create_namespace", "lab")]["id"],
+        by_action[("create_namespace", "cloud")]["id"],
+    }
+    for change in doc["changes"]:
+        assert all(ids.index(dep) < ids.index(change["id"]) for dep in change["depends_on"])
+        assert change["reason"]
+    assert doc["summary"]["create"] == 2 and doc["summary"]["enable_sync"] == 1
+
+    markdown = world.plan("--markdown")
+    assert markdown.exit_code == 0 and "new" in markdown.stdout
+    assert world.plan("--json", "--markdown").exit_code == 1
+
+
+def test_out_saves_the_plan_without_secrets(world: World) -> None:
+    world.lab_ns["new"] = {"description": "New", "object_store": "default", "bucket": "new"}
+    out = world.tmp / "plan.json"
+    result = world.plan("--out", str(out))
+    assert result.exit_code == 0, result.output
+    saved = out.read_text(encoding="utf-8")
+    assert "LAB_PAT" in saved and world.lab.url in saved
+    for secret in (world.lab.admin_pat, world.cloud.admin_pat, "Bearer"):
+        assert secret not in saved
+    from hossctl import planfile
+
+    loaded = planfile.load(out)
+    assert [c.action for c in loaded.plan.changes] == ["create_namespace"]
+    assert loaded.servers["lab"][1] == "LAB_PAT"
+
+
+def test_disable_carries_the_exact_stored_string(world: World) -> None:
+    odd = "HTTPS://Partner.Example.COM:443/core/v1/"
+    world.lab.seed_sync("raw", odd, "mirror", "simplex")
+    code, doc = world.plan_json()
+    assert code == 0
+    [change] = doc["changes"]
+    assert change["action"] == "disable_sync" and change["server"] == "lab" and change["namespace"] == "raw"
+    assert change["target_core_service"] == odd and change["target_namespace"] == "mirror"
+
+
+def _case(world: World, case: str) -> None:
+    lab, cloud = world.lab, world.cloud
+    if case == "namespace-not-empty":
+        lab.seed_namespace("full", bucket="full")
+        lab.seed_dataset("full", "d1", delete_status="SCHEDULED")
+        world.lab_ns["full"] = {"ensure": "absent"}
+    elif case == "protected":
+        lab.seed_namespace("keep", description="Keep", bucket="old")
+        world.lab_ns["keep"] = {
+            "description": "Keep",
+            "object_store": "default",
+            "bucket": "new",
+            "protect": True,
+        }
+    elif case == "datasets-syncing":
+        lab.seed_namespace("s", description="S", bucket="s")
+        lab.seed_sync("s", cloud.core_url, "raw", "simplex")
+        lab.seed_dataset("s", "d1", sync_enabled=True, sync_type="simplex")
+        world.lab_ns["s"] = {"description": "S", "object_store": "default", "bucket": "s"}
+    elif case == "duplex-datasets":
+        lab.seed_namespace("dx", description="Dx", bucket="dx")
+        cloud.seed_namespace("dx", description="Dx", bucket="dx")
+        lab.seed_sync("dx", cloud.core_url, "dx", "duplex")
+        lab.seed_dataset("dx", "d1", sync_enabled=True, sync_type="duplex")
+        world.lab_ns["dx"] = {
+            "description": "Dx",
+            "object_store": "default",
+            "bucket": "dx",
+            "sync": [{"target": "cloud", "type": "simplex"}],
+        }
+    elif case == "unknown-object-store":
+        world.lab_ns["n"] = {"description": "N", "object_store": "nope", "bucket": "n"}
+    elif case == "target-unreachable":
+        down = f"http://127.0.0.1:{_free_port()}"
+        world.lab_ns["raw"]["sync"].append({"target": down, "namespace": "raw", "type": "simplex"})
+        world.lab_ns["raw"]["allow_multiple_sync_targets"] = True
+    elif case == "target-namespace-missing":
+        lab.seed_namespace("m", description="M", bucket="m")
+        world.lab_ns["m"] = {
+            "description": "M",
+            "object_store": "default",
+            "bucket": "m",
+            "sync": [{"target": "cloud", "namespace": "ghost", "type": "simplex"}],
+        }
+
+
+CHECKS = [
+    "namespace-not-empty",
+    "protected",
+    "datasets-syncing",
+    "duplex-datasets",
+    "unknown-object-store",
+    "target-unreachable",
+    "target-namespace-missing",
+]
+
+
+@pytest.mark.parametrize("check", CHECKS)
+def test_every_safety_check_end_to_end(world: World, check: str) -> None:
+    _case(world, check)
+    code, doc = world.plan_json()
+    assert code == 1
+    found = {v["check"] for v in doc["violations"] if v["severity"] == "error"}
+    assert check in found, doc["violations"]
+    assert doc["changes"], "a plan with violations is still printed in full"
+    text = world.plan()
+    assert text.exit_code == 1 and check in text.stdout
+    assert "Traceback" not in _own(text.output)
+
+
+@pytest.mark.parametrize("check", ["target-unreachable", "target-namespace-missing"])
+def test_no_target_check_downgrades_to_warnings(world: World, check: str) -> None:
+    _case(world, check)
+    code, doc = world.plan_json("--no-target-check", "--detailed-exitcode")
+    assert code == 2
+    assert [v["severity"] for v in doc["violations"] if v["check"] == check] == ["warning"]
+
+
+def test_server_down_is_one_sentence(world: World) -> None:
+    result = world.plan(lab_url=f"http://127.0.0.1:{_free_port()}")
+    assert result.exit_code == 1
+    assert "Traceback" not in _own(result.output)
+    lines = [line for line in _own(result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: server 'lab' is unreachable")
+
+
+def test_wrong_token_fails_without_echoing_it(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = "hp_" + "Q" * 30
+    monkeypatch.setenv("CLOUD_PAT", bad)
+    result = world.plan()
+    assert result.exit_code == 1
+    [line] = [line for line in _own(result.stderr).splitlines() if line.strip()]
+    assert line.startswith("Error: server 'cloud' rejected") and "$CLOUD_PAT" in line
+    assert bad not in result.output
+    assert "Traceback" not in _own(result.output)
+
+
+def test_debug_logs_requests_never_tokens(world: World) -> None:
+    result = CliRunner().invoke(cli, ["--debug", "plan", "-f", world.config()])
+    assert result.exit_code == 0, result.output
+    assert f"GET {world.lab.core_url}/namespace/raw/sync -> 200" in result.stderr
+    for secret in (world.lab.admin_pat, world.cloud.admin_pat, "Bearer", "eyJ"):
+        assert secret not in result.output
