@@ -1,0 +1,391 @@
+"""Executes a plan against the live servers as a dependency graph, verifying every change.
+
+The server answers 204 to many operations it silently ignored (hoss-api.md §10.1), so a
+status code proves nothing: every mutation is followed by a read-back, and a change whose
+effect cannot be seen is a failure. Scheduling (``Schedule``) is pure and separate from
+the I/O so that its ordering and stop-on-failure rules can be tested without servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from hossctl.client import HossApiError, HossClient, ServerUnreachableError
+from hossctl.errors import HossctlError
+from hossctl.plan import Change, Plan, Summary
+
+Status = Literal["done", "failed", "skipped"]
+T = TypeVar("T")
+
+# A POST is not retried by the client (it is not idempotent); these answers mean the
+# request never reached the database, so sending it again is safe.
+_CREATE_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Reads are always safe to repeat, so a bare 500 (a fault, not a refusal) is retried too.
+_READ_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_CREATE_ATTEMPTS = 6
+_READ_ATTEMPTS = 4
+_BACKOFF_BASE_S = 0.1
+_BACKOFF_CAP_S = 2.0
+
+
+class ChangeFailed(Exception):
+    """A change whose mutation or read-back showed it did not take effect."""
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    change: Change
+    status: Status
+    duration_s: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DuplexLink:
+    """Both directions of a duplex link between two managed servers; done only when both are."""
+
+    a: ChangeResult
+    b: ChangeResult
+
+    @property
+    def label(self) -> str:
+        a, b = self.a.change, self.b.change
+        return f"{a.server}/{a.namespace} <-> {b.server}/{b.namespace}"
+
+    @property
+    def verified(self) -> bool:
+        return self.a.status == "done" and self.b.status == "done"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """Every change of the plan with its outcome, in plan order."""
+
+    results: tuple[ChangeResult, ...]
+    links: tuple[DuplexLink, ...] = ()
+
+    def _with(self, status: Status) -> tuple[ChangeResult, ...]:
+        return tuple(r for r in self.results if r.status == status)
+
+    @property
+    def done(self) -> tuple[ChangeResult, ...]:
+        return self._with("done")
+
+    @property
+    def failed(self) -> tuple[ChangeResult, ...]:
+        return self._with("failed")
+
+    @property
+    def skipped(self) -> tuple[ChangeResult, ...]:
+        return self._with("skipped")
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+    @property
+    def counts(self) -> Summary:
+        """What was actually done; a replace counts once (its create)."""
+        return Plan(changes=tuple(r.change for r in self.done)).summary
+
+    def complete_line(self) -> str:
+        c = self.counts
+        return (
+            f"Apply complete: {c.create} created, {c.replace} replaced, {c.delete} deleted, "
+            f"{c.enable_sync} sync enabled, {c.disable_sync} sync disabled."
+        )
+
+
+class Schedule:
+    """Which changes may start now, given what finished: a pure state machine.
+
+    A change becomes ready once all its ``depends_on`` are done; ready changes start in
+    plan order. After the first failure nothing new starts (running ones may finish), so
+    whatever was never started is reported as not attempted.
+    """
+
+    def __init__(self, changes: Sequence[Change]) -> None:
+        self._index: dict[str, int] = {}
+        for i, change in enumerate(changes):
+            if change.id in self._index:
+                raise HossctlError(f"The plan lists change {change.id!r} twice; make a new plan.")
+            self._index[change.id] = i
+        self._ids = [c.id for c in changes]
+        self._waiting: dict[str, int] = {}
+        self._dependents: dict[str, list[str]] = {cid: [] for cid in self._ids}
+        for change in changes:
+            deps = set(change.depends_on)
+            for dep in deps:
+                if dep not in self._index:
+                    raise HossctlError(
+                        f"Change {change.id!r} depends on {dep!r}, which is not in the plan; make a new plan."
+                    )
+                self._dependents[dep].append(change.id)
+            self._waiting[change.id] = len(deps)
+        self._ready: list[int] = [self._index[c] for c, n in self._waiting.items() if n == 0]
+        heapq.heapify(self._ready)
+        self._check_acyclic()
+        self.running: set[str] = set()
+        self.done: set[str] = set()
+        self.failed: set[str] = set()
+
+    def _check_acyclic(self) -> None:
+        waiting = dict(self._waiting)
+        queue = [self._ids[i] for i in self._ready]
+        seen = 0
+        while queue:
+            cid = queue.pop()
+            seen += 1
+            for dep in self._dependents[cid]:
+                waiting[dep] -= 1
+                if waiting[dep] == 0:
+                    queue.append(dep)
+        if seen != len(self._ids):
+            stuck = sorted(c for c, n in waiting.items() if n > 0)
+            raise HossctlError(
+                f"The plan's dependencies form a cycle ({', '.join(stuck[:5])}); make a new plan."
+            )
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.failed)
+
+    def start(self, limit: int) -> list[str]:
+        """Take up to ``limit`` ready changes (plan order) and mark them running."""
+        started: list[str] = []
+        while self._ready and len(started) < limit and not self.stopped:
+            cid = self._ids[heapq.heappop(self._ready)]
+            self.running.add(cid)
+            started.append(cid)
+        return started
+
+    def finish(self, change_id: str, ok: bool) -> None:
+        self.running.discard(change_id)
+        if not ok:
+            self.failed.add(change_id)
+            return
+        self.done.add(change_id)
+        for dep in self._dependents[change_id]:
+            self._waiting[dep] -= 1
+            if self._waiting[dep] == 0:
+                heapq.heappush(self._ready, self._index[dep])
+
+    def not_attempted(self) -> list[str]:
+        return [c for c in self._ids if c not in self.done and c not in self.failed and c not in self.running]
+
+    def why_not_attempted(self, change_id: str, deps: Sequence[str]) -> str:
+        failed = [d for d in deps if d in self.failed]
+        if failed:
+            return f"not attempted: depends on {', '.join(failed)}, which failed"
+        pending = [d for d in deps if d not in self.done]
+        if pending:
+            return f"not attempted: depends on {', '.join(pending)}, which was not attempted"
+        return "not attempted: apply stopped after a failure"
+
+
+async def execute(
+    plan: Plan,
+    clients: Mapping[str, HossClient],
+    *,
+    parallelism: int = 16,
+    on_event: Callable[[ChangeResult], None] | None = None,
+) -> ApplyResult:
+    """Run the plan's changes as a graph with at most ``parallelism`` in flight."""
+    schedule = Schedule(plan.changes)
+    by_id = {c.id: c for c in plan.changes}
+    results: dict[str, ChangeResult] = {}
+    tasks: dict[asyncio.Task[ChangeResult], str] = {}
+    limit = max(1, parallelism)
+    while True:
+        for cid in schedule.start(limit - len(tasks)):
+            task = asyncio.create_task(_run(by_id[cid], clients))
+            tasks[task] = cid
+        if not tasks:
+            break
+        finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in finished:
+            cid = tasks.pop(task)
+            result = task.result()
+            results[cid] = result
+            schedule.finish(cid, result.status == "done")
+            if on_event is not None:
+                on_event(result)
+    for cid in schedule.not_attempted():
+        change = by_id[cid]
+        results[cid] = ChangeResult(
+            change, "skipped", 0.0, schedule.why_not_attempted(cid, change.depends_on)
+        )
+    ordered = tuple(results[c.id] for c in plan.changes)
+    return ApplyResult(ordered, _duplex_links(ordered))
+
+
+def _duplex_links(results: Sequence[ChangeResult]) -> tuple[DuplexLink, ...]:
+    enables: dict[tuple[str, str, str, str], ChangeResult] = {}
+    for r in results:
+        c = r.change
+        if c.action == "enable_sync" and c.sync_type == "duplex" and c.target_server:
+            enables[(c.server, c.namespace, c.target_server, c.target_namespace or c.namespace)] = r
+    links: list[DuplexLink] = []
+    for (server, ns, target, target_ns), a in enables.items():
+        b = enables.get((target, target_ns, server, ns))
+        if b is not None and (server, ns) < (target, target_ns):
+            links.append(DuplexLink(a, b))
+    return tuple(links)
+
+
+async def _run(change: Change, clients: Mapping[str, HossClient]) -> ChangeResult:
+    started = time.monotonic()
+    client = clients.get(change.server)
+    try:
+        if client is None:
+            raise ChangeFailed(f"no connection to server {change.server!r} was set up")
+        await _ACTIONS[change.action](change, client)
+    except (ChangeFailed, HossctlError) as exc:
+        return ChangeResult(change, "failed", time.monotonic() - started, str(exc))
+    except Exception as exc:  # an unforeseen transport error must not hide the other results
+        return ChangeResult(change, "failed", time.monotonic() - started, f"{type(exc).__name__}: {exc}")
+    return ChangeResult(change, "done", time.monotonic() - started)
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt) * random.uniform(0.5, 1.0))
+
+
+def _transient(exc: Exception, statuses: frozenset[int]) -> bool:
+    if isinstance(exc, ServerUnreachableError):
+        return True
+    return isinstance(exc, HossApiError) and exc.status in statuses
+
+
+async def _read(fn: Callable[[], Awaitable[T]]) -> T:
+    """A read-back; repeated on transient failures on top of the client's own retries.
+
+    When it still fails, the mutation may or may not have happened: say so, since the
+    next apply (which plans from a fresh read) is what settles it.
+    """
+    attempt = 0
+    while True:
+        try:
+            return await fn()
+        except (ServerUnreachableError, HossApiError) as exc:
+            attempt += 1
+            if attempt >= _READ_ATTEMPTS or not _transient(exc, _READ_RETRY_STATUSES):
+                raise ChangeFailed(
+                    f"the request was sent but its effect could not be read back: {exc}"
+                ) from None
+        await asyncio.sleep(_backoff(attempt))
+
+
+def _object_store_name(live: Mapping[str, Any]) -> str:
+    store = live.get("object_store")
+    if isinstance(store, Mapping):
+        return str(store.get("name", ""))
+    return str(store or live.get("object_store_name", ""))
+
+
+def _namespace_differences(live: Mapping[str, Any], change: Change) -> list[str]:
+    found = {
+        "description": str(live.get("description", "")),
+        "object_store": _object_store_name(live),
+        "bucket": str(live.get("bucket_name", "")),
+    }
+    asked = {"description": change.description, "object_store": change.object_store, "bucket": change.bucket}
+    return [f"{key} is {found[key]!r}, not {asked[key]!r}" for key in found if found[key] != asked[key]]
+
+
+def _where(change: Change) -> str:
+    return f"namespace {change.namespace!r} on {change.server}"
+
+
+async def _create_namespace(change: Change, client: HossClient) -> None:
+    attempt = 0
+    while True:
+        try:
+            await client.create_namespace(
+                change.namespace, change.description or "", change.object_store or "", change.bucket or ""
+            )
+            break
+        except HossApiError as exc:
+            if exc.status == 403:
+                # An earlier attempt whose answer was lost, or someone else: fine iff it is what we asked.
+                break
+            attempt += 1
+            if attempt >= _CREATE_ATTEMPTS or not _transient(exc, _CREATE_RETRY_STATUSES):
+                raise
+        except ServerUnreachableError:
+            attempt += 1
+            if attempt >= _CREATE_ATTEMPTS:
+                raise
+        await asyncio.sleep(_backoff(attempt))
+    live = await _read(lambda: client.get_namespace(change.namespace))
+    if live is None:
+        raise ChangeFailed(f"{_where(change)} is missing despite a success answer to the create")
+    differences = _namespace_differences(live, change)
+    if differences:
+        raise ChangeFailed(f"{_where(change)} exists with different attributes: {'; '.join(differences)}")
+
+
+async def _delete_namespace(change: Change, client: HossClient) -> None:
+    await client.delete_namespace(change.namespace)
+    if await _read(lambda: client.get_namespace(change.namespace)) is not None:
+        raise ChangeFailed(f"{_where(change)} is still there despite a success answer to the DELETE")
+
+
+def _target(change: Change) -> str:
+    return f"sync target {change.target_core_service}#{change.target_namespace or change.namespace}"
+
+
+def _matching_rows(rows: Sequence[Mapping[str, Any]], change: Change) -> list[Mapping[str, Any]]:
+    target_ns = change.target_namespace or change.namespace
+    return [
+        row
+        for row in rows
+        if row.get("target_core_service") == change.target_core_service
+        and (row.get("target_namespace") or change.namespace) == target_ns
+    ]
+
+
+async def _enable_sync(change: Change, client: HossClient) -> None:
+    await client.put_sync(
+        change.namespace,
+        change.target_core_service or "",
+        change.target_namespace or "",
+        change.sync_type or "",
+    )
+    rows = _matching_rows(await _read(lambda: client.get_sync(change.namespace)), change)
+    if not rows:
+        raise ChangeFailed(
+            f"{_target(change)} of {_where(change)} is missing despite a success answer to the PUT"
+        )
+    types = sorted({str(row.get("sync_type")) for row in rows})
+    if change.sync_type not in types:
+        raise ChangeFailed(
+            f"{_target(change)} of {_where(change)} has sync type {', '.join(types)}, "
+            f"not {change.sync_type}: the server answered 204 but kept the row it already had "
+            "(a PUT never changes the type; a type change is a disable, then an enable)"
+        )
+
+
+async def _disable_sync(change: Change, client: HossClient) -> None:
+    await client.delete_sync(
+        change.namespace, change.target_core_service or "", change.target_namespace or ""
+    )
+    rows = _matching_rows(await _read(lambda: client.get_sync(change.namespace)), change)
+    if rows:
+        raise ChangeFailed(
+            f"{_target(change)} of {_where(change)} is still there despite a success answer to the DELETE"
+        )
+
+
+_ACTIONS: dict[str, Callable[[Change, HossClient], Awaitable[None]]] = {
+    "create_namespace": _create_namespace,
+    "delete_namespace": _delete_namespace,
+    "enable_sync": _enable_sync,
+    "disable_sync": _disable_sync,
+}

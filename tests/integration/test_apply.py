@@ -1,0 +1,284 @@
+"""`hossctl apply` end to end against two real sandboxes (onprem and cloud)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from hossctl.cli import cli
+from hossctl.sandbox import Sandbox
+
+SandboxFactory = Callable[..., Sandbox]
+Pair = tuple[Sandbox, Sandbox]
+
+
+@pytest.fixture
+def pair(sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> Pair:
+    onprem, cloud = sandbox_factory(), sandbox_factory()
+    monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
+    monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
+    monkeypatch.delenv("HOSS_JWT", raising=False)
+    return onprem, cloud
+
+
+def ns(name: str, *sync: dict[str, str], description: str = "Managed") -> dict[str, Any]:
+    body: dict[str, Any] = {"description": description, "object_store": "default", "bucket": name}
+    if sync:
+        body["sync"] = list(sync)
+    return body
+
+
+def write_config(
+    tmp_path: Path, pair: Pair, onprem: dict[str, Any], cloud: dict[str, Any], name: str = "hoss.yaml"
+) -> str:
+    doc = {
+        "version": 1,
+        "servers": {
+            "onprem": {"url": pair[0].url, "pat_env": "ONPREM_PAT", "namespaces": onprem},
+            "cloud": {"url": pair[1].url, "pat_env": "CLOUD_PAT", "namespaces": cloud},
+        },
+    }
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return str(path)
+
+
+def hossctl(*args: str, input: str | io.BytesIO | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def state(sb: Sandbox) -> dict[str, Any]:
+    """Everything apply could change on a server, for before/after comparisons."""
+    return {
+        n["name"]: (n["description"], n["object_store"], n["bucket_name"], sorted_rows(sb, n["name"]))
+        for n in sb.namespaces()
+    }
+
+
+def sorted_rows(sb: Sandbox, namespace: str) -> list[tuple[str, str, str]]:
+    return sorted(
+        (r["target_core_service"], r["target_namespace"], r["sync_type"]) for r in sb.sync_targets(namespace)
+    )
+
+
+def test_fresh_apply_with_duplex_link_then_plan_is_clean(pair: Pair, tmp_path: Path) -> None:
+    onprem, cloud = pair
+    config = write_config(
+        tmp_path,
+        pair,
+        {"shared": ns("shared", {"target": "cloud", "type": "duplex"}), "local": ns("local")},
+        {"shared": ns("shared")},
+    )
+    result = hossctl("apply", "-f", config, "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Apply complete: 3 created, 0 replaced, 0 deleted, 2 sync enabled, 0 sync disabled." in result.output
+    )
+    assert "Duplex link cloud/shared <-> onprem/shared: verified on both servers." in result.output
+    assert "✓ onprem/local/create (" in result.output
+    assert sorted_rows(onprem, "shared") == [(cloud.core_url, "shared", "duplex")]
+    assert sorted_rows(cloud, "shared") == [(onprem.core_url, "shared", "duplex")]
+    assert {"shared", "local", "default"} == {n["name"] for n in onprem.namespaces()}
+
+    again = hossctl("plan", "-f", config, "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    no_changes = hossctl("apply", "-f", config)  # no input: must not ask
+    assert no_changes.exit_code == 0, no_changes.output
+    assert "No changes." in no_changes.output
+    assert "Type 'yes'" not in no_changes.output
+
+
+def test_sync_type_change_ends_with_the_new_type(pair: Pair, tmp_path: Path) -> None:
+    onprem, cloud = pair
+    onprem.seed_namespace("data", description="Managed", bucket="data")
+    cloud.seed_namespace("data", description="Managed", bucket="data")
+    onprem.seed_sync("data", cloud.core_url, "data", "simplex")
+    config = write_config(
+        tmp_path, pair, {"data": ns("data", {"target": "cloud", "type": "duplex"})}, {"data": ns("data")}
+    )
+    result = hossctl("apply", "-f", config, "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "1 sync disabled." in result.output
+    assert sorted_rows(onprem, "data") == [(cloud.core_url, "data", "duplex")]
+    assert sorted_rows(cloud, "data") == [(onprem.core_url, "data", "duplex")]
+    assert hossctl("plan", "-f", config, "--detailed-exitcode").exit_code == 0
+
+
+def test_plan_file_is_applied_as_saved(pair: Pair, tmp_path: Path) -> None:
+    onprem = pair[0]
+    config = write_config(tmp_path, pair, {"saved": ns("saved")}, {})
+    plan_path = str(tmp_path / "plan.json")
+    planned = hossctl("plan", "-f", config, "--out", plan_path)
+    assert planned.exit_code == 0, planned.output
+    result = hossctl("apply", plan_path, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["status"] == "applied"
+    assert [(c["id"], c["status"]) for c in document["changes"]] == [("onprem/saved/create", "done")]
+    assert document["summary"]["created"] == 1
+    assert state(onprem)["saved"][:3] == ("Managed", "default", "saved")
+
+
+def test_stale_plan_file_is_refused(pair: Pair, tmp_path: Path) -> None:
+    onprem, cloud = pair
+    cloud.seed_namespace("later", description="Managed", bucket="later")
+    config = write_config(
+        tmp_path, pair, {"later": ns("later", {"target": "cloud", "type": "simplex"})}, {"later": ns("later")}
+    )
+    plan_path = str(tmp_path / "plan.json")
+    assert hossctl("plan", "-f", config, "--out", plan_path).exit_code == 0
+    # Someone else changes a namespace the plan touches (the sync target) meanwhile.
+    cloud.seed_sync("later", onprem.core_url, "later", "simplex")
+    before = (state(onprem), state(cloud))
+    result = hossctl("apply", plan_path)
+    assert result.exit_code == 1
+    assert "stale" in result.output
+    assert "namespace:cloud/later" in result.output
+    assert (state(onprem), state(cloud)) == before
+
+
+def test_plan_with_violations_is_refused_and_nothing_changes(pair: Pair, tmp_path: Path) -> None:
+    onprem, cloud = pair
+    onprem.seed_namespace("full", description="Has data", bucket="full")
+    onprem.seed_dataset("full", "experiment-1")
+    config = write_config(
+        tmp_path, pair, {"full": {"ensure": "absent"}, "extra": ns("extra")}, {"new": ns("new")}
+    )
+    before = (state(onprem), state(cloud))
+    result = hossctl("apply", "-f", config, "--auto-approve")
+    assert result.exit_code == 1
+    assert "namespace-not-empty" in result.output
+    assert "nothing was applied" in result.output
+    assert (state(onprem), state(cloud)) == before
+
+
+@pytest.mark.parametrize(
+    ("answer", "applied"),
+    [
+        pytest.param("no\n", False, id="no"),
+        pytest.param("", False, id="end-of-input"),
+        pytest.param("YES\n", False, id="only-lower-case-yes"),
+        pytest.param("yes\n", True, id="yes"),
+    ],
+)
+def test_prompt_is_honoured(pair: Pair, tmp_path: Path, answer: str, applied: bool) -> None:
+    onprem, cloud = pair
+    config = write_config(tmp_path, pair, {"asked": ns("asked")}, {"asked": ns("asked")})
+    result = hossctl("apply", "-f", config, input=answer)
+    assert "Type 'yes' to apply:" in result.output
+    names = ({n["name"] for n in onprem.namespaces()}, {n["name"] for n in cloud.namespaces()})
+    if applied:
+        assert result.exit_code == 0, result.output
+        assert names == ({"default", "asked"}, {"default", "asked"})
+    else:
+        assert result.exit_code == 1
+        assert "nothing was changed" in result.output
+        assert names == ({"default"}, {"default"})
+
+
+class _AtPrompt(io.BytesIO):
+    """stdin that runs ``hook`` when the prompt first reads: the world changes after the plan."""
+
+    def __init__(self, data: bytes, hook: Callable[[], None]) -> None:
+        super().__init__(data)
+        self._hook: Callable[[], None] | None = hook
+
+    def _fire(self, size: int | None) -> None:
+        if size != 0 and self._hook is not None:
+            hook, self._hook = self._hook, None
+            hook()
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._fire(size)
+        return super().read(size)
+
+    def read1(self, size: int | None = -1) -> bytes:
+        self._fire(size)
+        return super().read1(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        self._fire(size)
+        return super().readline(size)
+
+
+def test_failures_are_all_reported_with_done_and_not_attempted(pair: Pair, tmp_path: Path) -> None:
+    """Another writer gets in between plan and apply: verification makes this run fail loudly."""
+    onprem, cloud = pair
+    for sb in pair:
+        sb.seed_namespace("x", description="Managed", bucket="x")
+    config = write_config(
+        tmp_path,
+        pair,
+        {"p": ns("p"), "r": ns("r"), "x": ns("x", {"target": "cloud", "type": "simplex"})},
+        {"x": ns("x"), "r": ns("r", {"target": "onprem", "type": "simplex"})},
+    )
+
+    def someone_else() -> None:
+        onprem.seed_sync("x", cloud.core_url, "x", "duplex")  # our simplex PUT becomes a silent no-op
+        cloud.seed_namespace("r", description="Not ours", bucket="elsewhere")
+
+    result = hossctl("apply", "-f", config, "--json", input=_AtPrompt(b"yes\n", someone_else))
+    assert result.exit_code == 1, result.output
+    human = result.stderr
+    assert "Apply failed: 2 done, 2 failed, 1 not attempted." in human
+    assert "cloud/r/create" in human and "exists with different attributes" in human
+    assert "description is 'Not ours', not 'Managed'" in human
+    assert "has sync type duplex, not simplex" in human
+    assert "✗ cloud/r/create" in human
+    document = json.loads(result.stdout)
+    statuses = {(c["server"], c["namespace"], c["action"]): c["status"] for c in document["changes"]}
+    assert statuses == {
+        ("onprem", "p", "create_namespace"): "done",
+        ("onprem", "r", "create_namespace"): "done",
+        ("cloud", "r", "create_namespace"): "failed",
+        ("onprem", "x", "enable_sync"): "failed",
+        ("cloud", "r", "enable_sync"): "skipped",
+    }
+    assert document["status"] == "failed"
+    assert document["summary"]["not_attempted"] == 1
+    assert sorted_rows(cloud, "r") == []  # the skipped enable really was not attempted
+
+
+def test_planfile_and_config_files_together_are_refused(pair: Pair, tmp_path: Path) -> None:
+    config = write_config(tmp_path, pair, {}, {})
+    result = hossctl("apply", "plan.json", "-f", config)
+    assert result.exit_code == 1
+    assert "not both" in result.output
+
+
+def test_plan_file_with_violations_is_refused(pair: Pair, tmp_path: Path) -> None:
+    from hossctl import planfile
+    from hossctl.plan import Change, Plan, Violation
+
+    onprem, cloud = pair
+    delete = Change(
+        id="onprem/default/delete",
+        action="delete_namespace",
+        server="onprem",
+        namespace="default",
+        reason="r",
+    )
+    violation = Violation(
+        check="protected",
+        change=delete.id,
+        server="onprem",
+        namespace="default",
+        message="protected",
+        resolution="remove protect",
+    )
+    path = tmp_path / "bad-plan.json"
+    planfile.save(
+        path, Plan(changes=(delete,), violations=(violation,)), {"onprem": (onprem.url, "ONPREM_PAT")}
+    )
+    before = (state(onprem), state(cloud))
+    result = hossctl("apply", str(path))
+    assert result.exit_code == 1
+    assert "safety violation" in result.output and "protected" in result.output
+    assert (state(onprem), state(cloud)) == before

@@ -1,0 +1,300 @@
+"""execute() against an in-memory stand-in for HossClient that mimics the server's quirks.
+
+These cover what a sandbox cannot provoke on demand: a create whose answer is lost, the
+exact number of changes in flight, and which changes a failure leaves unstarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, cast
+
+import pytest
+
+from hossctl import executor
+from hossctl.client import HossApiError, HossClient, ServerUnreachableError
+from hossctl.executor import ApplyResult, ChangeResult, execute
+from hossctl.plan import Change, Plan
+
+URL_B = "http://b.example/core/v1"
+URL_A = "http://a.example/core/v1"
+
+
+class FakeServer:
+    """Namespaces and sync rows with the real server's silent no-ops (hoss-api.md §10.1)."""
+
+    def __init__(self, key: str) -> None:
+        self.server = key
+        self.namespaces: dict[str, dict[str, Any]] = {}
+        self.sync: dict[str, list[dict[str, str]]] = {}
+        self.lose_create_answer: set[str] = set()
+        self.fail_put: set[str] = set()
+        self.ignore_delete_sync = False
+        self.delay = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.calls: list[tuple[str, str]] = []
+
+    async def _enter(self, what: str, name: str) -> None:
+        self.calls.append((what, name))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        await asyncio.sleep(self.delay)
+        self.in_flight -= 1
+
+    def _error(self, status: int, method: str) -> HossApiError:
+        return HossApiError(
+            f"server '{self.server}' answered {status}",
+            server=self.server,
+            status=status,
+            error=None,
+            method=method,
+            path="/",
+        )
+
+    async def create_namespace(
+        self, name: str, description: str, object_store: str, bucket: str
+    ) -> dict[str, Any]:
+        await self._enter("create", name)
+        if name in self.namespaces:
+            raise self._error(403, "POST")
+        self.namespaces[name] = {
+            "name": name,
+            "description": description,
+            "object_store": {"name": object_store},
+            "bucket_name": bucket,
+        }
+        self.sync[name] = []
+        if name in self.lose_create_answer:
+            self.lose_create_answer.discard(name)
+            raise ServerUnreachableError("connection reset", server=self.server, url="/")
+        return self.namespaces[name]
+
+    async def get_namespace(self, name: str) -> dict[str, Any] | None:
+        await self._enter("get", name)
+        return self.namespaces.get(name)
+
+    async def delete_namespace(self, name: str) -> None:
+        await self._enter("delete", name)
+        self.namespaces.pop(name, None)
+        self.sync.pop(name, None)
+
+    async def get_sync(self, namespace: str) -> list[dict[str, str]]:
+        await self._enter("get_sync", namespace)
+        if namespace not in self.sync:
+            raise self._error(404, "GET")
+        return list(self.sync[namespace])
+
+    async def put_sync(self, namespace: str, target: str, target_ns: str, sync_type: str) -> None:
+        await self._enter("put_sync", namespace)
+        if namespace in self.fail_put:
+            raise self._error(500, "PUT")
+        rows = self.sync[namespace]
+        if not any(r["target_core_service"] == target and r["target_namespace"] == target_ns for r in rows):
+            rows.append(
+                {"target_core_service": target, "target_namespace": target_ns, "sync_type": sync_type}
+            )
+
+    async def delete_sync(self, namespace: str, target: str, target_ns: str) -> None:
+        await self._enter("delete_sync", namespace)
+        if self.ignore_delete_sync:
+            return
+        self.sync[namespace] = [
+            r
+            for r in self.sync[namespace]
+            if not (r["target_core_service"] == target and r["target_namespace"] == target_ns)
+        ]
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executor, "_BACKOFF_BASE_S", 0.0)
+
+
+def create(name: str, server: str = "a", deps: tuple[str, ...] = (), replace: bool = False) -> Change:
+    return Change(
+        id=f"{server}/{name}/create",
+        action="create_namespace",
+        server=server,
+        namespace=name,
+        reason="r",
+        depends_on=deps,
+        replace=replace,
+        description="d",
+        object_store="default",
+        bucket="data",
+    )
+
+
+def enable(name: str, server: str, target: str, sync_type: str, deps: tuple[str, ...] = ()) -> Change:
+    return Change(
+        id=f"{server}/{name}/enable",
+        action="enable_sync",
+        server=server,
+        namespace=name,
+        reason="r",
+        depends_on=deps,
+        target_core_service=URL_B if target == "b" else URL_A,
+        target_namespace=name,
+        sync_type=sync_type,
+        target_server=target,
+    )
+
+
+def run(changes: list[Change], servers: Mapping[str, FakeServer], parallelism: int = 16) -> ApplyResult:
+    events: list[ChangeResult] = []
+    result = asyncio.run(
+        execute(
+            Plan(changes=tuple(changes)),
+            cast(Mapping[str, HossClient], servers),
+            parallelism=parallelism,
+            on_event=events.append,
+        )
+    )
+    assert sorted(e.change.id for e in events) == sorted(
+        r.change.id for r in result.results if r.status != "skipped"
+    )
+    return result
+
+
+def status(result: ApplyResult) -> dict[str, str]:
+    return {r.change.id: r.status for r in result.results}
+
+
+def test_parallelism_bounds_changes_in_flight() -> None:
+    a = FakeServer("a")
+    a.delay = 0.01
+    result = run([create(f"n{i}") for i in range(10)], {"a": a}, parallelism=3)
+    assert result.ok
+    assert a.max_in_flight == 3
+    assert set(a.namespaces) == {f"n{i}" for i in range(10)}
+    assert (
+        result.complete_line()
+        == "Apply complete: 10 created, 0 replaced, 0 deleted, 0 sync enabled, 0 sync disabled."
+    )
+
+
+def test_failure_stops_new_changes_but_running_ones_finish() -> None:
+    a = FakeServer("a")
+    a.namespaces["x"] = {"name": "x"}
+    a.sync["x"] = []
+    a.fail_put.add("x")
+    a.delay = 0.01
+    changes = [
+        enable("x", "a", "b", "simplex"),
+        create("slow"),
+        create("later"),
+        create("after", deps=("a/slow/create",)),
+    ]
+    result = run(changes, {"a": a}, parallelism=2)
+    assert status(result) == {
+        "a/x/enable": "failed",
+        "a/slow/create": "done",
+        "a/later/create": "skipped",
+        "a/after/create": "skipped",
+    }
+    assert "answered 500" in (result.failed[0].error or "")
+    assert "later" not in a.namespaces
+
+
+def test_every_failure_is_reported() -> None:
+    a = FakeServer("a")
+    for name in ("x", "y"):
+        a.namespaces[name] = {"name": name}
+        a.sync[name] = []
+        a.fail_put.add(name)
+    result = run([enable("x", "a", "b", "simplex"), enable("y", "a", "b", "simplex")], {"a": a})
+    assert len(result.failed) == 2
+
+
+def test_create_whose_answer_was_lost_is_verified_not_repeated() -> None:
+    a = FakeServer("a")
+    a.lose_create_answer.add("n")
+    result = run([create("n")], {"a": a})
+    assert result.ok
+    assert [c for c in a.calls if c[0] == "create"] == [("create", "n"), ("create", "n")]  # second got 403
+
+
+def test_existing_namespace_with_other_attributes_is_a_failure() -> None:
+    a = FakeServer("a")
+    a.namespaces["n"] = {
+        "name": "n",
+        "description": "other",
+        "object_store": {"name": "default"},
+        "bucket_name": "data",
+    }
+    result = run([create("n")], {"a": a})
+    assert status(result) == {"a/n/create": "failed"}
+    assert "different attributes" in (result.failed[0].error or "")
+    assert "description is 'other'" in (result.failed[0].error or "")
+
+
+def test_enable_silently_ignored_because_of_another_type_fails() -> None:
+    a = FakeServer("a")
+    a.namespaces["n"] = {"name": "n"}
+    a.sync["n"] = [{"target_core_service": URL_B, "target_namespace": "n", "sync_type": "simplex"}]
+    result = run([enable("n", "a", "b", "duplex")], {"a": a})
+    assert status(result) == {"a/n/enable": "failed"}
+    assert "sync type simplex, not duplex" in (result.failed[0].error or "")
+
+
+def test_disable_of_the_exact_stored_string_is_verified_gone() -> None:
+    a = FakeServer("a")
+    a.namespaces["n"] = {"name": "n"}
+    stored = URL_B + "/"  # not canonical: only this exact string deletes the row
+    a.sync["n"] = [{"target_core_service": stored, "target_namespace": "n", "sync_type": "simplex"}]
+    change = Change(
+        id="a/n/disable",
+        action="disable_sync",
+        server="a",
+        namespace="n",
+        reason="r",
+        target_core_service=stored,
+        target_namespace="n",
+        sync_type="simplex",
+    )
+    assert run([change], {"a": a}).ok
+    assert a.sync["n"] == []
+    a.sync["n"] = [{"target_core_service": stored, "target_namespace": "n", "sync_type": "simplex"}]
+    a.ignore_delete_sync = True  # answers 204, deletes nothing
+    result = run([change], {"a": a})
+    assert status(result) == {"a/n/disable": "failed"}
+    assert "still there" in (result.failed[0].error or "")
+
+
+def test_duplex_link_is_reported_once_and_needs_both_sides() -> None:
+    a, b = FakeServer("a"), FakeServer("b")
+    changes = [
+        create("n", "a"),
+        create("n", "b"),
+        enable("n", "a", "b", "duplex", deps=("a/n/create", "b/n/create")),
+        enable("n", "b", "a", "duplex", deps=("a/n/create", "b/n/create")),
+    ]
+    result = run(changes, {"a": a, "b": b})
+    assert [link.label for link in result.links] == ["a/n <-> b/n"]
+    assert result.links[0].verified
+    b2 = FakeServer("b")
+    b2.fail_put.add("n")
+    result = run(changes, {"a": FakeServer("a"), "b": b2})
+    assert not result.links[0].verified
+
+
+def test_replace_counts_once() -> None:
+    a = FakeServer("a")
+    a.namespaces["n"] = {"name": "n", "description": "old"}
+    a.sync["n"] = []
+    delete = Change(
+        id="a/n/delete", action="delete_namespace", server="a", namespace="n", reason="r", replace=True
+    )
+    result = run([delete, create("n", deps=("a/n/delete",), replace=True)], {"a": a})
+    assert (
+        result.complete_line()
+        == "Apply complete: 0 created, 1 replaced, 0 deleted, 0 sync enabled, 0 sync disabled."
+    )
+    assert a.namespaces["n"]["description"] == "d"
+
+
+def test_missing_client_is_a_failure_not_a_crash() -> None:
+    result = run([create("n", server="nowhere")], {})
+    assert status(result) == {"nowhere/n/create": "failed"}
