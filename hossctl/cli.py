@@ -63,6 +63,260 @@ def schema() -> None:
     click.echo(read_schema_text("config.schema.json"), nl=False)
 
 
+@cli.command()
+@click.option(
+    "--server",
+    "servers",
+    multiple=True,
+    metavar="KEY=URL",
+    help="A live server to export, with the key it gets in the config (repeatable).",
+)
+@click.option(
+    "--pat-env",
+    "pat_envs",
+    multiple=True,
+    metavar="KEY=VAR",
+    help="Environment variable holding that server's PAT (repeatable; default HOSS_PAT).",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write the config here instead of stdout."
+)
+@click.option(
+    "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
+)
+@click.option(
+    "--parallelism", type=click.IntRange(1, 256), default=16, show_default=True, help="Concurrent requests."
+)
+@click.pass_context
+def export(
+    ctx: click.Context,
+    servers: tuple[str, ...],
+    pat_envs: tuple[str, ...],
+    output: str | None,
+    ca_bundle: str | None,
+    parallelism: int,
+) -> None:
+    """Write the live servers' namespaces and sync targets as a config that plans to no changes."""
+    from hossctl.export import export_servers, parse_sources
+
+    sources = parse_sources(servers, pat_envs)
+    result = export_servers(
+        sources, parallelism=parallelism, ca_bundle=ca_bundle, debug=bool(ctx.obj and ctx.obj.get("debug"))
+    )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if output is None:
+        click.echo(result.text, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(result.text)
+    except OSError as exc:
+        raise HossctlError(
+            f"Cannot write {output}: {exc.strerror}; check the path and its permissions."
+        ) from None
+    click.echo(f"Wrote {output} ({', '.join(s.key for s in sources)}).", err=True)
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False))
+@_config_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON result document on stdout.")
+@click.option(
+    "--parallelism", type=click.IntRange(1, 256), default=16, show_default=True, help="Concurrent changes."
+)
+@click.option(
+    "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
+)
+@click.option(
+    "--no-target-check",
+    is_flag=True,
+    help="Turn target-unreachable and target-namespace-missing into warnings.",
+)
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    planfile: str | None,
+    files: tuple[str, ...],
+    auto_approve: bool,
+    as_json: bool,
+    parallelism: int,
+    ca_bundle: str | None,
+    no_target_check: bool,
+) -> None:
+    """Apply the config (after showing the plan and asking), or a PLANFILE saved by `plan --out`."""
+    from hossctl.apply_run import ApplyOptions, apply_config, apply_planfile
+
+    options = ApplyOptions(
+        auto_approve=auto_approve,
+        json=as_json,
+        parallelism=parallelism,
+        ca_bundle=ca_bundle,
+        target_check=not no_target_check,
+        debug=bool(ctx.obj and ctx.obj.get("debug")),
+    )
+    if planfile is not None and files:
+        raise HossctlError("Give either a PLANFILE or -f config files to apply, not both.")
+    if planfile is not None:
+        ctx.exit(apply_planfile(planfile, options))
+    ctx.exit(apply_config(_config_paths(files), options))
+
+
+@cli.command()
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schemas/plan.schema.json).")
+@click.option("--markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan for `hossctl apply FILE`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Concurrent reads per server.",
+)
+@click.option(
+    "--no-target-check",
+    is_flag=True,
+    help="Turn target-unreachable and target-namespace-missing into warnings.",
+)
+@click.option("--ca-bundle", type=click.Path(dir_okay=False), help="CA bundle for https servers.")
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    as_json: bool,
+    markdown: bool,
+    out: str | None,
+    detailed_exitcode: bool,
+    parallelism: int,
+    no_target_check: bool,
+    ca_bundle: str | None,
+) -> None:
+    """Read the live servers, diff them against the config and show the changes and safety checks."""
+    from hossctl.workflow import plan_command
+
+    code = plan_command(
+        _config_paths(files),
+        output="json" if as_json else "markdown" if markdown else "text",
+        conflicting_outputs=as_json and markdown,
+        out=out,
+        detailed_exitcode=detailed_exitcode,
+        parallelism=parallelism,
+        target_check=not no_target_check,
+        ca_bundle=ca_bundle,
+        debug=bool(ctx.obj and ctx.obj.get("debug")),
+    )
+    ctx.exit(code)
+
+
+@cli.command()
+def demo() -> None:
+    """Walk through validate, plan, apply and a blocked change on two throw-away sandbox servers."""
+    from hossctl.demo import run_demo
+
+    run_demo()
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="Port to listen on (0 picks a free one)."
+)
+@click.option(
+    "--data", type=click.Path(dir_okay=False), help="SQLite file to keep state in (default: in memory)."
+)
+@click.option(
+    "--admin-pat", metavar="TOKEN", help="PAT of the admin user: hp_ + letters/digits (default random)."
+)
+@click.option("--user-pat", metavar="TOKEN", help="PAT of the user with role 'user' (default random).")
+@click.option(
+    "--latency-ms", default=0, show_default=True, type=click.IntRange(min=0), help="Added to each request."
+)
+@click.option(
+    "--fault-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Fraction of requests that fail (half 503, half dropped after processing).",
+)
+@click.option(
+    "--fault-seed", default=0, show_default=True, type=int, help="Seed that makes faults repeatable."
+)
+@click.option(
+    "--object-store",
+    "object_stores",
+    multiple=True,
+    metavar="NAME",
+    help="Object store of type minio (repeatable; default: one store 'default').",
+)
+def sandbox(
+    host: str,
+    port: int,
+    data: str | None,
+    admin_pat: str | None,
+    user_pat: str | None,
+    latency_ms: int,
+    fault_rate: float,
+    fault_seed: int,
+    object_stores: tuple[str, ...],
+) -> None:
+    """Serve a local Hoss-compatible core + auth service until interrupted."""
+    import signal
+    import threading
+
+    from hossctl.sandbox import Sandbox
+
+    server = Sandbox(
+        host=host,
+        port=port,
+        data=data,
+        admin_pat=admin_pat,
+        user_pat=user_pat,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        object_stores=object_stores or ("default",),
+    )
+    server.start()
+    stop = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in signals}
+    try:
+        click.echo(f"Hoss sandbox listening on {server.url} (core API {server.core_url})")
+        click.echo(f"Admin PAT: {server.admin_pat}")
+        click.echo(f"User PAT:  {server.user_pat}")
+        click.echo(f"State: {data or 'in memory'}. Press Ctrl+C to stop.", nl=True)
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        server.stop()
+    click.echo("Sandbox stopped.")
+
+
+@cli.command()
+@_config_option
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
+    """Check config files offline: structure, references and safety rules (no network)."""
+    from hossctl.loader import ConfigError, count_line, load_config, summary_line
+
+    try:
+        config = load_config(_config_paths(files))
+    except ConfigError as exc:
+        for diagnostic in exc.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        click.echo(count_line(exc.diagnostics), err=True)
+        ctx.exit(1)
+    for warning in config.warnings:
+        click.echo(str(warning), err=True)
+    click.echo(summary_line(config))
+
+
 def main() -> NoReturn:
     cli.main(prog_name="hossctl")
     sys.exit(0)  # pragma: no cover - click exits itself
