@@ -14,7 +14,6 @@ from types import MappingProxyType
 from hossctl.urls import try_normalise_core_url
 
 
-
 @dataclass(frozen=True)
 class LiveSyncTarget:
     target_core_service: str  # exact string stored on the server
