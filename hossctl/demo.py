@@ -19,9 +19,10 @@ from pathlib import Path
 import click
 
 from hossctl.errors import HossctlError
-from hossctl.export import SCHEMA_REF
+from hossctl.schemas import read_schema_text
 
 CONFIG_NAME = "hoss.yaml"
+SCHEMA_NAME = "hoss.schema.json"  # `hossctl schema` output, for editors
 
 _NAMESPACE = """\
       {name}:
@@ -45,7 +46,7 @@ def demo_config(*, raw_data_on_onprem: bool = True) -> str:
     onprem, and cloud no longer syncs to it.
     """
     lines = [
-        f"# yaml-language-server: $schema={SCHEMA_REF}",
+        f"# yaml-language-server: $schema=./{SCHEMA_NAME}",
         "version: 1",
         "servers:",
     ]
@@ -213,6 +214,7 @@ def run_demo(echo: Callable[[str], None] = click.echo, run: Callable[[Sequence[s
         )
         stack.enter_context(_working_directory(workdir))
         config = Path(workdir, CONFIG_NAME)
+        Path(workdir, SCHEMA_NAME).write_text(read_schema_text("config.schema.json"), encoding="utf-8")
         config.write_text(demo_config(), encoding="utf-8")
         say(f"The desired state, {CONFIG_NAME} (in a temporary directory; tokens stay in env variables):")
         echo(config.read_text(encoding="utf-8").rstrip("\n"))

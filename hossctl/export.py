@@ -26,7 +26,6 @@ from hossctl.snapshot import LiveNamespace, LiveSyncTarget, Snapshot
 from hossctl.urls import InvalidURL, base_url, normalise_core_url
 
 # The schema's ``$id``; ``hossctl schema`` prints the same document for offline editors.
-SCHEMA_REF = "https://hossctl.dev/schemas/config.schema.json"
 _SERVER_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SYNC_TYPES = ("simplex", "duplex")
@@ -178,7 +177,6 @@ def render_export(sources: Sequence[ExportSource], snapshot: Snapshot) -> Export
 
     header = [
         "# Exported by `hossctl export` from: " + ", ".join(f"{s.key} = {s.url}" for s in ordered),
-        f"# yaml-language-server: $schema={SCHEMA_REF}",
     ]
     body = yaml.dump(
         {"version": 1, "servers": servers_doc},

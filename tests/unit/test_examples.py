@@ -69,4 +69,4 @@ def test_example_files_pass_the_schema_as_an_editor_sees_them(path: Path) -> Non
 def test_the_schema_is_a_valid_2020_12_schema() -> None:
     schema = load_schema("config.schema.json")
     Draft202012Validator.check_schema(schema)
-    assert schema["$id"] == "https://hossctl.dev/schemas/config.schema.json"
+    assert schema["$id"] == "urn:hossctl:schema:config:1"
