@@ -113,6 +113,11 @@ class _Checker:
         self.target_severity: str = "error" if target_check else "warning"
         self.created = {(c.server, c.namespace) for c in changes if c.action == "create_namespace"}
         self.deleted = {(c.server, c.namespace) for c in changes if c.action == "delete_namespace"}
+        self.disabled_exact = {
+            (c.server, c.namespace, c.target_core_service, c.target_namespace)
+            for c in changes
+            if c.action == "disable_sync"
+        }
         self.kinds = _classify(changes, snapshot)
         self.out: list[Violation] = []
 
@@ -166,6 +171,8 @@ class _Checker:
                 "move or delete the datasets and wait until pending deletes have finished, or "
                 + ("keep the namespace's current attributes" if c.replace else "keep the namespace"),
             )
+        if not c.replace:
+            self.check_still_targeted(c)
         server = self.config.server(c.server)
         declared = server.namespace(c.namespace) if server is not None else None
         if declared is not None and declared.protect:
@@ -175,6 +182,30 @@ class _Checker:
                 f"{'replace' if c.replace else 'delete'} it",
                 "set protect: false in the config if the namespace really must go"
                 + (", or restore its current attributes" if c.replace else ", or declare it present again"),
+            )
+
+    def check_still_targeted(self, c: Change) -> None:
+        """A sync row left pointing at a deleted namespace crash-loops the real sync service
+        (hoss-api.md §7.4): every managed row that targets it must go in the same plan."""
+        state = self.snapshot.server(c.server)
+        if state is None:
+            return
+        sources = sorted(
+            f"{key}/{ns.name}"
+            for key, other in self.snapshot.servers.items()
+            for ns in other.namespaces.values()
+            if (key, ns.name) not in self.deleted
+            for row in ns.sync
+            if (row.core_url, row.target_namespace) == (state.core_url, c.namespace)
+            and (key, ns.name, row.target_core_service, row.target_namespace) not in self.disabled_exact
+        )
+        if sources:
+            self.flag(
+                "namespace-still-targeted", c,
+                f"{self.where(c)} would be deleted while sync targets on {', '.join(sources)} still point at "
+                "it; the sync service fails on a target namespace that does not exist",
+                "remove those sync targets first (declare the namespaces with sync lists that leave them "
+                "out, or disable them by hand), or keep the namespace",
             )
 
     def check_create(self, c: Change) -> None:

@@ -22,6 +22,7 @@ CheckId = Literal[
     "unknown-object-store",
     "target-unreachable",
     "target-namespace-missing",
+    "namespace-still-targeted",
 ]
 
 

@@ -211,9 +211,16 @@ def _case(world: World, case: str) -> None:
             "bucket": "m",
             "sync": [{"target": "cloud", "namespace": "ghost", "type": "simplex"}],
         }
+    elif case == "namespace-still-targeted":
+        # cloud's undeclared 'feeder' syncs into lab's 'gone'; deleting 'gone' would strand that row.
+        lab.seed_namespace("gone", description="Gone", bucket="gone")
+        cloud.seed_namespace("feeder", description="Feeder", bucket="feeder")
+        cloud.seed_sync("feeder", lab.core_url, "gone", "simplex")
+        world.lab_ns["gone"] = {"ensure": "absent"}
 
 
 CHECKS = [
+    "namespace-still-targeted",
     "namespace-not-empty",
     "protected",
     "datasets-syncing",
