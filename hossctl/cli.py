@@ -17,12 +17,31 @@ from hossctl.errors import HossctlError
 DEFAULT_CONFIG = "hoss.yaml"
 
 
+class _UsageError(click.UsageError):
+    exit_code = 1
+
+
 class _Group(click.Group):
-    """Turns every user-caused failure into one sentence on stderr and an exit code."""
+    """Turns every user-caused failure into one sentence on stderr and an exit code.
+
+    Usage errors exit 1 rather than click's 2, because 2 is what ``plan
+    --detailed-exitcode`` answers for "changes present": a CI script testing for 2 must
+    never mistake a mistyped flag for a plan.
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _UsageError(exc.format_message(), exc.ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _UsageError(exc.format_message(), exc.ctx) from None
         except HossctlError as exc:
             click.echo(f"Error: {exc.message}", err=True)
             ctx.exit(exc.exit_code)
@@ -171,7 +190,7 @@ def apply(
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
 @click.option(
     "--parallelism",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 256),
     default=16,
     show_default=True,
     help="Concurrent reads per server.",
@@ -181,7 +200,9 @@ def apply(
     is_flag=True,
     help="Turn target-unreachable and target-namespace-missing into warnings.",
 )
-@click.option("--ca-bundle", type=click.Path(dir_okay=False), help="CA bundle for https servers.")
+@click.option(
+    "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
+)
 @click.pass_context
 def plan(
     ctx: click.Context,

@@ -27,7 +27,7 @@ import httpx
 
 from hossctl.auth import TokenFormatError, redact, token_times
 from hossctl.errors import HossctlError
-from hossctl.urls import CORE_PATH, InvalidURL
+from hossctl.urls import CORE_PATH, InvalidURL, is_addressable
 from hossctl.urls import base_url as _base_of
 
 if TYPE_CHECKING:
@@ -101,11 +101,6 @@ def backoff_delay(
     """
     ceiling = min(cap, base * float(2**attempt))
     return ceiling / 2 + rand() * ceiling / 2
-
-
-def is_addressable(name: str) -> bool:
-    """Whether a namespace name can appear as one path segment the server routes (§9)."""
-    return bool(name) and "/" not in name
 
 
 def quote_segment(segment: str) -> str:

@@ -15,7 +15,8 @@ Decisions a reviewer of a plan should know about:
   same canonical target under several spellings, one row with the wanted type is kept and
   the extras are disabled by their exact strings.
 * Ownership: a declared namespace's sync list is complete. Undeclared namespaces are left
-  alone (unless their server prunes), with one exception that follows from "a duplex link
+  alone (unless their server prunes; even then a name holding '/' is left, since the API
+  can never address it), with one exception that follows from "a duplex link
   is one link": a duplex row on an undeclared namespace that points at a namespace under
   this config's control (declared, or pruned) is the reverse half of a link this config
   owns, so it is ensured while the link is declared and removed when it no longer is
@@ -41,6 +42,7 @@ from hossctl.fingerprint import facts_for
 from hossctl.model import Config, Namespace, Server, SyncTarget
 from hossctl.plan import ACTIONS, Action, Change, Plan
 from hossctl.snapshot import LiveNamespace, LiveSyncTarget, ServerState, Snapshot
+from hossctl.urls import is_addressable
 
 ATTRIBUTES: tuple[str, ...] = ("description", "object_store", "bucket")
 _PHASE: dict[Action, int] = {action: i for i, action in enumerate(ACTIONS)}
@@ -134,7 +136,8 @@ class _Builder:
                 continue
             declared = {ns.name for ns in server.namespaces}
             live = self.states[server.key].namespaces
-            out.update((server.key, name) for name in live if name not in declared)
+            # A name holding '/' can never be deleted through the API (hoss-api.md §9): leave it.
+            out.update((server.key, name) for name in live if name not in declared and is_addressable(name))
         return out
 
     def plan_namespaces(self, server: Server, pruned: set[NsRef]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from hossctl.client import HossApiError, HossClient, is_addressable, probe_discover
+from hossctl.client import HossApiError, HossClient, probe_discover
 from hossctl.model import Config
 from hossctl.snapshot import (
     LiveDataset,
@@ -23,7 +23,7 @@ from hossctl.snapshot import (
     make_server_state,
     make_snapshot,
 )
-from hossctl.urls import try_normalise_core_url
+from hossctl.urls import is_addressable, try_normalise_core_url
 
 
 def _text(value: Any) -> str:

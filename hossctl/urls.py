@@ -39,6 +39,15 @@ def normalise_core_url(url: str) -> str:
     return f"{scheme}://{netloc}{CORE_PATH}"
 
 
+def is_addressable(name: str) -> bool:
+    """Whether a namespace name can appear as one path segment the server routes.
+
+    The server decodes ``%2F`` before routing, so a name holding ``/`` is listed but can
+    never be read, changed or deleted through the API (hoss-api.md §9).
+    """
+    return bool(name) and "/" not in name
+
+
 def try_normalise_core_url(url: str) -> str:
     """Like ``normalise_core_url`` but returns the input unchanged when it is not a URL.
 

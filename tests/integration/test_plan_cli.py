@@ -277,3 +277,10 @@ def test_debug_logs_requests_never_tokens(world: World) -> None:
     assert f"GET {world.lab.core_url}/namespace/raw/sync -> 200" in result.stderr
     for secret in (world.lab.admin_pat, world.cloud.admin_pat, "Bearer", "eyJ"):
         assert secret not in result.output
+
+
+def test_usage_errors_exit_1_never_the_changes_code(world: World) -> None:
+    """2 means "changes present" with --detailed-exitcode; a typo must not look like that."""
+    result = world.plan("--detailed-exitcode", "--no-such-flag")
+    assert result.exit_code == 1
+    assert "No such option" in result.output

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hossctl.client import HossClient, core_path, is_addressable, quote_segment, version_supported
+from hossctl.client import HossClient, core_path, quote_segment, version_supported
+from hossctl.urls import is_addressable
 
 
 @pytest.mark.parametrize(

@@ -181,6 +181,12 @@ CASES: list[tuple[str, Config, Snapshot, list[str]]] = [
     ),
     ("prune is per server", cfg(a=[ns("n1")], prune_a=True), snap(a=[lns("n1")], b=[lns("other")]), []),
     (
+        "prune leaves a name holding '/' alone: the API can never delete it",
+        cfg(a=[ns("n1")], prune_a=True),
+        snap(a=[lns("n1"), lns("x/y"), lns("gone")]),
+        ["a/gone/delete"],
+    ),
+    (
         "ensure absent deletes",
         cfg(a=[absent("n1")]),
         snap(a=[lns("n1", sync=[(X, "t", "simplex")])]),
