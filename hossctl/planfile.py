@@ -96,6 +96,11 @@ def load(path: str | Path) -> SavedPlan:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
+        if Path(where).suffix.lower() in (".yaml", ".yml"):
+            raise HossctlError(
+                f"{where!r} looks like a config file, not a saved plan: apply a config with "
+                f"`hossctl apply -f {where}`, or save a plan with `hossctl plan --out FILE`."
+            ) from None
         raise HossctlError(
             f"The plan file {where!r} is not valid JSON (line {exc.lineno}); it is corrupt, run plan again."
         ) from None
