@@ -129,8 +129,25 @@ class _Checker:
                 check=check, change=change.id, server=change.server, namespace=change.namespace,
                 message=message, resolution=resolution,
                 severity="warning" if severity == "warning" else "error",
+                position=self.position_of(change),
             )
         )
+
+    def position_of(self, change: Change) -> str | None:
+        """The declaration a change comes from: its sync target, else its namespace, else
+        (an undeclared namespace pruned or a reverse duplex half) its server."""
+        server = self.config.server(change.server)
+        if server is None:
+            return None
+        declared = server.namespace(change.namespace)
+        if declared is not None and change.target_core_service is not None:
+            canonical = try_normalise_core_url(change.target_core_service)
+            for target in declared.sync:
+                if (target.core_url, target.namespace) == (canonical, change.target_namespace):
+                    return str(target.position) if target.position else None
+        if declared is not None and declared.position is not None:
+            return str(declared.position)
+        return str(server.position) if server.position else None
 
     def exists_after(self, server: str, namespace: str) -> bool:
         ref = (server, namespace)

@@ -68,6 +68,8 @@ class Violation:
     message: str
     resolution: str
     severity: Literal["error", "warning"] = "error"
+    # Where in the config the change comes from ("FILE:LINE:COL"), when it comes from a declaration.
+    position: str | None = None
 
 
 @dataclass(frozen=True)

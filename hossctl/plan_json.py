@@ -52,6 +52,7 @@ def violation_to_dict(v: Violation) -> dict[str, Any]:
         "message": v.message,
         "resolution": v.resolution,
         "severity": v.severity,
+        "position": v.position,
     }
 
 
@@ -139,6 +140,7 @@ def plan_from_dict(doc: Any) -> Plan:
             message=v["message"],
             resolution=v["resolution"],
             severity=v["severity"],
+            position=v.get("position"),
         )
         for v in doc["violations"]
     )

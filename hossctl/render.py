@@ -124,7 +124,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         lines.append(paint("Violations:", "bold"))
         for v in plan.violations:
             mark = "✗" if v.severity == "error" else "!"
-            head = f"{mark} [{v.severity}] {v.check} ({v.change})"
+            at = f" at {v.position}" if v.position else ""
+            head = f"{mark} [{v.severity}] {v.check} ({v.change}){at}"
             lines.append("  " + paint(head, "red" if mark == "✗" else "yellow"))
             lines.append(f"      {v.message}")
             lines.append(f"      fix: {v.resolution}")
@@ -172,6 +173,7 @@ def render_markdown(plan: Plan) -> str:
         lines += ["", "#### Violations", ""]
         for v in plan.violations:
             mark = "✗" if v.severity == "error" else "!"
-            lines.append(f"- {mark} **{v.check}** ({v.severity}) on {_code(v.change)}: {_md(v.message)}")
+            at = f" at {_code(v.position)}" if v.position else ""
+            lines.append(f"- {mark} **{v.check}** ({v.severity}) on {_code(v.change)}{at}: {_md(v.message)}")
             lines.append(f"  - *How to fix:* {_md(v.resolution)}")
     return "\n".join(lines) + "\n"

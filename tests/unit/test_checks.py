@@ -381,3 +381,29 @@ def test_messages_say_what_where_and_how() -> None:
 )
 def test_dataset_reads_needed(config: Config, live: Snapshot, expected: set[tuple[str, str]]) -> None:
     assert dataset_reads_needed(diff(config, live)) == expected
+
+
+def test_violations_point_at_the_declaration_they_come_from() -> None:
+    """Positions travel from the loader to the checks, so a violation names the config line."""
+    from hossctl.model import Position
+
+    here = Position("hoss.yaml", 7, 7)
+    target_at = Position("hoss.yaml", 12, 13)
+    config = Config(
+        servers=(
+            Server(
+                "a", "http://a.test", A, position=Position("hoss.yaml", 3, 3),
+                namespaces=(
+                    Namespace("n1", "d", "nope", "n1", position=here),
+                    Namespace(
+                        "n2", "d", "default", "n2", position=Position("hoss.yaml", 10, 7),
+                        sync=(SyncTarget("b", "b", B, "missing", "simplex", position=target_at),),
+                    ),
+                ),
+            ),
+            Server("b", "https://b.test", B),
+        )
+    )
+    violations = {v.check: v for v in run_checks(diff(config, snap()), config, snap())}
+    assert violations["unknown-object-store"].position == "hoss.yaml:7:7"
+    assert violations["target-namespace-missing"].position == "hoss.yaml:12:13"
