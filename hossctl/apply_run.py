@@ -63,15 +63,10 @@ def _isatty(stream: IO[str]) -> bool:
 def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
     """``hossctl apply [-f PATH]...``: plan now, show it, ask, execute. Returns the exit code."""
     from hossctl.client import client_for
-    from hossctl.loader import ConfigError, load_config
+    from hossctl.loader import load_config
     from hossctl.workflow import compute_plan
 
-    try:
-        config = load_config(list(paths))
-    except ConfigError as exc:
-        for diagnostic in exc.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        return 1
+    config = load_config(list(paths))
     for warning in config.warnings:
         click.echo(str(warning), err=True)
     out = _Output(options)

@@ -43,7 +43,7 @@ class _Group(click.Group):
         except click.UsageError as exc:
             raise _UsageError(exc.format_message(), exc.ctx) from None
         except HossctlError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
+            click.echo(exc.render(), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -333,18 +333,11 @@ def sandbox(
 
 @cli.command()
 @_config_option
-@click.pass_context
-def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
+def validate(files: tuple[str, ...]) -> None:
     """Check config files offline: structure, references and safety rules (no network)."""
-    from hossctl.loader import ConfigError, count_line, load_config, summary_line
+    from hossctl.loader import load_config, summary_line
 
-    try:
-        config = load_config(_config_paths(files))
-    except ConfigError as exc:
-        for diagnostic in exc.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        click.echo(count_line(exc.diagnostics), err=True)
-        ctx.exit(1)
+    config = load_config(_config_paths(files))  # a ConfigError prints every diagnostic and exits 1
     for warning in config.warnings:
         click.echo(str(warning), err=True)
     click.echo(summary_line(config))

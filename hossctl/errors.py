@@ -20,3 +20,7 @@ class HossctlError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def render(self) -> str:
+        """What the CLI prints on stderr before exiting with ``exit_code``."""
+        return f"Error: {self.message}"

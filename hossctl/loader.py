@@ -41,6 +41,10 @@ class ConfigError(HossctlError):
     def errors(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity == "error")
 
+    def render(self) -> str:
+        """Every diagnostic as ``FILE:LINE:COL: message``, then the count: what editors and CI parse."""
+        return "\n".join([*(str(d) for d in self.diagnostics), count_line(self.diagnostics)])
+
 
 def count_line(diagnostics: Sequence[Diagnostic]) -> str:
     """``3 errors and 1 warning in the config.``"""

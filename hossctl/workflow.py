@@ -101,16 +101,11 @@ def plan_command(
     but it is not saved, and the exit code is 1.
     """
     from hossctl import planfile, render
-    from hossctl.loader import ConfigError, load_config
+    from hossctl.loader import load_config
 
     if conflicting_outputs:
         raise HossctlError("--json and --markdown cannot be combined: choose one output format")
-    try:
-        config = load_config(list(paths))
-    except ConfigError as exc:
-        for diagnostic in exc.diagnostics:
-            _write(str(diagnostic), err=True)
-        return 1
+    config = load_config(list(paths))
     for warning in config.warnings:
         _write(str(warning), err=True)
     run = run_plan(
