@@ -284,6 +284,27 @@ def demo() -> None:
     metavar="NAME",
     help="Object store of type minio (repeatable; default: one store 'default').",
 )
+@click.option(
+    "--sync-service",
+    is_flag=True,
+    help="Simulate the sync service: a duplex PUT creates the reverse row on the target sandbox "
+    "(in this process) after a delay; its log shows with hossctl --debug.",
+)
+@click.option(
+    "--sync-delay-ms",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Delay before the sync service forwards a duplex message.",
+)
+@click.option(
+    "--sync-drop-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Fraction of duplex messages the sync service loses.",
+)
+@click.option("--sync-seed", default=0, show_default=True, type=int, help="Seed that makes drops repeatable.")
 def sandbox(
     host: str,
     port: int,
@@ -294,12 +315,24 @@ def sandbox(
     fault_rate: float,
     fault_seed: int,
     object_stores: tuple[str, ...],
+    sync_service: bool,
+    sync_delay_ms: int,
+    sync_drop_rate: float,
+    sync_seed: int,
 ) -> None:
     """Serve a local Hoss-compatible core + auth service until interrupted."""
     import signal
     import threading
 
     from hossctl.sandbox import Sandbox
+
+    obj = click.get_current_context().find_root().obj
+    if sync_service and obj and obj.get("debug"):
+        import logging
+
+        sync_log = logging.getLogger("hossctl.sandbox.sync")
+        sync_log.setLevel(logging.DEBUG)
+        sync_log.addHandler(logging.StreamHandler(sys.stderr))
 
     server = Sandbox(
         host=host,
@@ -311,6 +344,10 @@ def sandbox(
         fault_rate=fault_rate,
         fault_seed=fault_seed,
         object_stores=object_stores or ("default",),
+        sync_service=sync_service,
+        sync_delay_ms=sync_delay_ms,
+        sync_drop_rate=sync_drop_rate,
+        sync_seed=sync_seed,
     )
     server.start()
     stop = threading.Event()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from hossctl.sandbox.messages import (
     unhandled,
 )
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, DatasetRow, Store, go_time, now_utc
+from hossctl.sandbox.sync_service import SYNC_SERVICE_AGENT
 from hossctl.sandbox.tokens import Account, TokenIssuer
 
 VERSION = "0.2.13"
@@ -43,6 +45,9 @@ class Api:
         self.accounts = accounts
         self.base_url = base_url
         self.delete_delay_minutes = 0
+        # Receives (namespace, target_core_service, target_namespace) of each put-ns-duplex message;
+        # None when no sync service is listening, so the message goes nowhere (§7.4.4).
+        self.on_duplex: Callable[[str, str, str], None] | None = None
 
     # discover and auth ----------------------------------------------------------------------
 
@@ -144,10 +149,18 @@ class Api:
         namespace = request.params["ns"]
         self.store.require_namespace(namespace)
         body = bind(request, ("target_core_service", "sync_type"), ("target_namespace",))
-        # An existing (target_core_service, target_namespace) is a silent no-op, whatever the type.
-        self.store.add_sync(
-            namespace, body["target_core_service"], body["target_namespace"] or namespace, body["sync_type"]
-        )
+        target_core_service, sync_type = body["target_core_service"], body["sync_type"]
+        target_namespace = body["target_namespace"] or namespace
+        # An existing (target_core_service, target_namespace) is a silent no-op, whatever the type,
+        # and sends nothing (§7.2 step 7).
+        inserted = self.store.add_sync(namespace, target_core_service, target_namespace, sync_type)
+        if (
+            inserted
+            and sync_type == "duplex"
+            and request.header("user-agent") != SYNC_SERVICE_AGENT
+            and self.on_duplex is not None
+        ):
+            self.on_duplex(namespace, target_core_service, target_namespace)
         return empty()
 
     def delete_sync(self, request: Request) -> Response:

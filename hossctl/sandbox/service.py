@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import json
 import socket
 import threading
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 from hossctl.errors import HossctlError
 from hossctl.sandbox.faults import FaultPlan
@@ -20,6 +22,13 @@ from hossctl.sandbox.handlers import Api
 from hossctl.sandbox.routes import Router, route_table
 from hossctl.sandbox.server import App, SandboxHTTPServer
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, NotFound, Store
+from hossctl.sandbox.sync_service import (
+    SYNC_SERVICE_ACCOUNT,
+    SYNC_SERVICE_AGENT,
+    SyncService,
+    register,
+    unregister,
+)
 from hossctl.sandbox.tokens import (
     ADMIN,
     PAT_PATTERN,
@@ -49,8 +58,13 @@ class Sandbox:
         fault_rate: float = 0.0,
         fault_seed: int = 0,
         object_stores: tuple[str, ...] | list[str] = (DEFAULT_STORE,),
+        sync_service: bool = False,
+        sync_delay_ms: int = 100,
+        sync_drop_rate: float = 0.0,
+        sync_seed: int = 0,
     ) -> None:
         _validate(port, admin_pat, user_pat, latency_ms, fault_rate, tuple(object_stores))
+        _validate_sync(sync_delay_ms, sync_drop_rate)
         self.host = host
         self.port = port
         self.data = data
@@ -58,6 +72,11 @@ class Sandbox:
         self.fault_rate = fault_rate
         self.fault_seed = fault_seed
         self.object_stores = tuple(object_stores)
+        self.sync_service = sync_service
+        self.sync_delay_ms = sync_delay_ms
+        self.sync_drop_rate = sync_drop_rate
+        self.sync_seed = sync_seed
+        self._sync: SyncService | None = None
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -91,10 +110,15 @@ class Sandbox:
         issuer = TokenIssuer(self._secret, f"{self.url}/auth/v1")
         accounts: dict[str, Account] = {self.admin_pat: ADMIN, self.user_pat: USER}
         api = Api(self._store, issuer, accounts, self.url)
+        if self.sync_service:
+            self._sync = SyncService(self.core_url, self.sync_delay_ms, self.sync_drop_rate, self.sync_seed)
+            self._sync.start()
+            api.on_duplex = self._sync.publish
         server.app = App(
             Router(route_table(api)), issuer, self.latency_ms, FaultPlan(self.fault_rate, self.fault_seed)
         )
         self._server = server
+        register(self.core_url, self._sync_service_put)
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="hoss-sandbox", daemon=True
         )
@@ -106,6 +130,10 @@ class Sandbox:
             return
         self._stopped = True
         server, self._server = self._server, None
+        if server is not None:
+            unregister(self.core_url, self._sync_service_put)
+        if self._sync is not None:
+            self._sync.close()
         if server is not None:
             server.shutdown()
             server.close_connections()
@@ -216,6 +244,24 @@ class Sandbox:
 
     # internals ------------------------------------------------------------------------------
 
+    def _sync_service_put(self, namespace: str, body: dict[str, str]) -> int:
+        """The sync service's ``PUT {core}/namespace/{ns}/sync`` (§7.4.2), as a service account.
+
+        It goes through this sandbox's own routing, auth and handler, so every PUT rule holds
+        (unique-key no-op, 404 for a missing namespace); latency and faults are not applied.
+        """
+        server = self._server
+        if server is None:
+            return 503
+        token = server.app.issuer.exchange(SYNC_SERVICE_ACCOUNT)["id_token"]
+        headers = {
+            "authorization": f"Bearer {token}",
+            "user-agent": SYNC_SERVICE_AGENT,
+            "content-type": "application/json",
+        }
+        path = f"/core/v1/namespace/{quote(namespace, safe='')}/sync"
+        return server.app.handle("PUT", path, "", headers, json.dumps(body).encode()).status
+
     def _persisted(self, key: str, given: str | None, generate: Any) -> str:
         value = given or self._store.setting(key) or generate()
         self._store.set_setting(key, value)
@@ -255,6 +301,13 @@ def _validate(
             raise HossctlError(
                 f"Object store name {name!r} is not allowed; use a non-empty name without '|' or '/'."
             )
+
+
+def _validate_sync(delay_ms: int, drop_rate: float) -> None:
+    if delay_ms < 0:
+        raise HossctlError(f"Sync delay {delay_ms} ms is negative; give 0 or more milliseconds.")
+    if not 0.0 <= drop_rate <= 1.0:
+        raise HossctlError(f"Sync drop rate {drop_rate} is not a fraction; give a number from 0 to 1.")
 
 
 def _bind_message(host: str, port: int, exc: OSError) -> str:
