@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+import two_servers
+from two_servers import A, B, X, cfg, lns, ns, tgt
 
 from hossctl.checks import dataset_reads_needed, run_checks
 from hossctl.model import Config, Namespace, Server, SyncTarget
@@ -13,38 +15,8 @@ from hossctl.planner import diff, make_plan
 from hossctl.snapshot import (
     LiveDataset,
     LiveNamespace,
-    LiveSyncTarget,
     Snapshot,
-    make_server_state,
-    make_snapshot,
 )
-from hossctl.urls import normalise_core_url
-
-A = "http://a.test/core/v1"
-B = "https://b.test/core/v1"
-X = "https://x.test/core/v1"
-CORE = {"a": A, "b": B}
-
-
-def tgt(target: str, namespace: str, type: Any = "simplex") -> SyncTarget:
-    if target in CORE:
-        return SyncTarget(target, target, CORE[target], namespace, type)
-    return SyncTarget(target, None, normalise_core_url(target), namespace, type)
-
-
-def ns(
-    name: str, d: str = "d", store: str = "default", sync: Iterable[SyncTarget] = (), **kw: Any
-) -> Namespace:
-    return Namespace(name, d, store, name, sync=tuple(sync), **kw)
-
-
-def cfg(a: Iterable[Namespace] = (), b: Iterable[Namespace] = (), prune_a: bool = False) -> Config:
-    return Config(
-        servers=(
-            Server("a", "http://a.test", A, prune=prune_a, namespaces=tuple(a)),
-            Server("b", "https://b.test", B, namespaces=tuple(b)),
-        )
-    )
 
 
 def ds(
@@ -53,26 +25,11 @@ def ds(
     return LiveDataset(name, sync, type, state)
 
 
-def lns(
-    name: str,
-    d: str = "d",
-    sync: Iterable[tuple[str, str, str]] = (),
-    datasets: tuple[LiveDataset, ...] | None = (),
-) -> LiveNamespace:
-    return LiveNamespace(name, d, "default", name, tuple(LiveSyncTarget(*r) for r in sync), datasets)
-
-
 def snap(a: Iterable[LiveNamespace] = (), b: Iterable[LiveNamespace] = (), **kw: Any) -> Snapshot:
     """The external target X answers and holds namespace 't' unless a case says otherwise."""
     kw.setdefault("reachable", {X: True})
     kw.setdefault("remote_namespaces", {X: frozenset({"t"})})
-    return make_snapshot(
-        {
-            "a": make_server_state("a", A, "0.2.3", ("default",), {n.name: n for n in a}),
-            "b": make_server_state("b", B, "0.2.3", ("default",), {n.name: n for n in b}),
-        },
-        **kw,
-    )
+    return two_servers.snap(a, b, **kw)
 
 
 EN_X = f"a/n1/sync:{X}#t/enable"
