@@ -583,21 +583,12 @@ class HossClient:
     async def _list_paged(self, collection: str) -> list[dict[str, Any]]:
         """Every item of a collection, paged by limit/offset (never limit=0: that means all)."""
         items: list[dict[str, Any]] = []
-        offset = 0
         path = core_path(collection, collection=True)
         while True:
-            params = {"limit": self.page_size, "offset": offset}
-            resp = await self._core("GET", path, params=params)
-            assert resp is not None
-            page = self._json(resp)
-            if page is None:
-                page = []
-            if not isinstance(page, list):
-                raise self._unexpected("GET", f"{self.core_url}/{path}", "something other than a list")
-            items.extend(item for item in page if isinstance(item, dict))
+            page = await self._get_list(path, params={"limit": self.page_size, "offset": len(items)})
+            items.extend(page)
             if len(page) < self.page_size:
                 return items
-            offset += len(page)
 
     async def list_object_stores(self) -> list[dict[str, Any]]:
         return await self._list_paged("object_store")
@@ -647,9 +638,9 @@ class HossClient:
     async def delete_namespace(self, name: str) -> None:
         await self._core("DELETE", core_path("namespace", self._ns(name)), expected=(200, 204))
 
-    async def get_sync(self, namespace: str) -> list[dict[str, Any]]:
-        path = core_path("namespace", self._ns(namespace), "sync")
-        resp = await self._core("GET", path)
+    async def _get_list(self, path: str, params: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+        """A GET answered with a JSON list of objects; ``null`` is an empty list (§6.1)."""
+        resp = await self._core("GET", path, params=params)
         assert resp is not None
         body = self._json(resp)
         if body is None:
@@ -657,6 +648,9 @@ class HossClient:
         if not isinstance(body, list):
             raise self._unexpected("GET", f"{self.core_url}/{path}", "something other than a list")
         return [item for item in body if isinstance(item, dict)]
+
+    async def get_sync(self, namespace: str) -> list[dict[str, Any]]:
+        return await self._get_list(core_path("namespace", self._ns(namespace), "sync"))
 
     async def put_sync(
         self, namespace: str, target_core_service: str, target_namespace: str, sync_type: str
@@ -683,15 +677,7 @@ class HossClient:
         await self._core("PUT", core_path("user", "sync"), expected=(200, 204))
 
     async def list_datasets(self, namespace: str) -> list[dict[str, Any]]:
-        path = core_path("namespace", self._ns(namespace), "dataset", collection=True)
-        resp = await self._core("GET", path)
-        assert resp is not None
-        body = self._json(resp)
-        if body is None:
-            return []
-        if not isinstance(body, list):
-            raise self._unexpected("GET", f"{self.core_url}/{path}", "something other than a list")
-        return [item for item in body if isinstance(item, dict)]
+        return await self._get_list(core_path("namespace", self._ns(namespace), "dataset", collection=True))
 
 
 async def probe_discover(
