@@ -284,3 +284,18 @@ def test_usage_errors_exit_1_never_the_changes_code(world: World) -> None:
     result = world.plan("--detailed-exitcode", "--no-such-flag")
     assert result.exit_code == 1
     assert "No such option" in result.output
+
+
+def test_a_partner_declared_without_namespaces_is_read_but_left_alone(world: World) -> None:
+    """The README's tip: declare a partner with `namespaces: {}` to have its namespaces verified."""
+    world.cloud_ns = {}
+    world.cloud.seed_namespace("other", description="Theirs", bucket="other")
+    world.cloud.seed_sync("other", "https://elsewhere.example/core/v1", "o", "simplex")
+    assert world.plan("--detailed-exitcode").exit_code == 0  # nothing of cloud's is touched
+
+    world.lab_ns["raw"]["sync"].append({"target": "cloud", "namespace": "ghost", "type": "simplex"})
+    world.lab_ns["raw"]["allow_multiple_sync_targets"] = True
+    code, doc = world.plan_json()
+    assert code == 1
+    assert {(v["check"], v["severity"]) for v in doc["violations"]} == {("target-namespace-missing", "error")}
+    assert {c["server"] for c in doc["changes"]} == {"lab"}
