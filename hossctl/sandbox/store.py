@@ -296,15 +296,6 @@ class Store:
                     "INSERT OR IGNORE INTO memberships(user_id, group_id) VALUES (?, ?)", (user_id, group_id)
                 )
 
-    def memberships(self, username: str) -> list[str]:
-        with self._tx() as db:
-            rows = db.execute(
-                "SELECT g.group_name FROM memberships m JOIN users u ON u.id = m.user_id "
-                "JOIN groups g ON g.id = m.group_id WHERE u.username = ? ORDER BY g.group_name",
-                (username,),
-            ).fetchall()
-        return [str(row["group_name"]) for row in rows]
-
     # datasets -----------------------------------------------------------------------------
 
     def create_dataset(
