@@ -93,6 +93,11 @@ def test_fresh_apply_with_duplex_link_then_plan_is_clean(pair: Pair, tmp_path: P
     assert no_changes.exit_code == 0, no_changes.output
     assert "No changes." in no_changes.output
     assert "Type 'yes'" not in no_changes.output
+    as_json = hossctl("apply", "-f", config, "--json")
+    assert as_json.exit_code == 0, as_json.output
+    document = json.loads(as_json.stdout)
+    _conforms(document)
+    assert (document["status"], document["changes"]) == ("no-changes", [])
 
 
 def test_sync_type_change_ends_with_the_new_type(pair: Pair, tmp_path: Path) -> None:
@@ -111,6 +116,15 @@ def test_sync_type_change_ends_with_the_new_type(pair: Pair, tmp_path: Path) -> 
     assert hossctl("plan", "-f", config, "--detailed-exitcode").exit_code == 0
 
 
+def _conforms(document: object) -> None:
+    """`apply --json` output is described by schemas/apply-result.schema.json."""
+    import jsonschema
+
+    from hossctl.schemas import load_schema
+
+    jsonschema.Draft202012Validator(load_schema("apply-result.schema.json")).validate(document)
+
+
 def test_plan_file_is_applied_as_saved(pair: Pair, tmp_path: Path) -> None:
     onprem = pair[0]
     config = write_config(tmp_path, pair, {"saved": ns("saved")}, {})
@@ -120,6 +134,7 @@ def test_plan_file_is_applied_as_saved(pair: Pair, tmp_path: Path) -> None:
     result = hossctl("apply", plan_path, "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
+    _conforms(document)
     assert document["status"] == "applied"
     assert [(c["id"], c["status"]) for c in document["changes"]] == [("onprem/saved/create", "done")]
     assert document["summary"]["created"] == 1
@@ -233,6 +248,7 @@ def test_failures_are_all_reported_with_done_and_not_attempted(pair: Pair, tmp_p
     assert "has sync type duplex, not simplex" in human
     assert "✗ cloud/r/create" in human
     document = json.loads(result.stdout)
+    _conforms(document)
     statuses = {(c["server"], c["namespace"], c["action"]): c["status"] for c in document["changes"]}
     assert statuses == {
         ("onprem", "p", "create_namespace"): "done",
