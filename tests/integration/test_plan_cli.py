@@ -6,7 +6,7 @@ import json
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 import pytest
@@ -14,6 +14,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from hossctl.cli import cli
+from hossctl.plan import CheckId
 from hossctl.schemas import read_schema_text
 
 SandboxFactory = Callable[..., Any]
@@ -206,16 +207,8 @@ def _case(world: World, case: str) -> None:
         world.lab_ns["gone"] = {"ensure": "absent"}
 
 
-CHECKS = [
-    "namespace-still-targeted",
-    "namespace-not-empty",
-    "protected",
-    "datasets-syncing",
-    "duplex-datasets",
-    "unknown-object-store",
-    "target-unreachable",
-    "target-namespace-missing",
-]
+# Every check id of the interface, so a new check cannot go without an end-to-end case.
+CHECKS = list(get_args(CheckId))
 
 
 @pytest.mark.parametrize("check", CHECKS)

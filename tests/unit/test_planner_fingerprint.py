@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from two_servers import A, B, X
 
 from hossctl.fingerprint import facts_for
 from hossctl.model import Config, Namespace, Server, SyncTarget
@@ -17,10 +18,6 @@ from hossctl.snapshot import (
     make_server_state,
     make_snapshot,
 )
-
-A = "http://a.test/core/v1"
-B = "https://b.test/core/v1"
-X = "https://x.test/core/v1"
 
 CONFIG = Config(
     servers=(

@@ -16,6 +16,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from two_servers import CORE, A, B, X
 
 from hossctl.checks import dataset_reads_needed
 from hossctl.model import Config, Namespace, Server, SyncTarget
@@ -31,10 +32,6 @@ from hossctl.snapshot import (
 )
 from hossctl.urls import try_normalise_core_url
 
-A = "http://a.test/core/v1"
-B = "https://b.test/core/v1"
-X = "https://x.test/core/v1"
-CORE = {"a": A, "b": B}
 SERVER_OF = {A: "a", B: "b"}
 SPELLINGS = {
     A: [A, A + "/", "http://A.test:80/core/v1"],
