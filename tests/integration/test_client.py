@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -15,6 +14,7 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
+from ports import dead_url
 
 from hossctl.client import (
     AuthenticationError,
@@ -42,13 +42,6 @@ def _client(sb: Any, **kwargs: Any) -> HossClient:
 
 def _run(coro: Any) -> Any:
     return asyncio.run(coro)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_exchange_once_for_concurrent_calls_and_refresh_at_half_life(sandbox_factory: SandboxFactory) -> None:
@@ -119,7 +112,7 @@ def test_missing_credentials_name_the_variable(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_server_down_is_one_clear_sentence() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = dead_url()
 
     async def main() -> None:
         async with HossClient(

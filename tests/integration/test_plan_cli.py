@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
@@ -12,19 +11,13 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from ports import dead_url
 
 from hossctl.cli import cli
 from hossctl.plan import CheckId
 from hossctl.schemas import read_schema_text
 
 SandboxFactory = Callable[..., Any]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class World:
@@ -188,7 +181,7 @@ def _case(world: World, case: str) -> None:
     elif case == "unknown-object-store":
         world.lab_ns["n"] = {"description": "N", "object_store": "nope", "bucket": "n"}
     elif case == "target-unreachable":
-        down = f"http://127.0.0.1:{_free_port()}"
+        down = dead_url()
         world.lab_ns["raw"]["sync"].append({"target": down, "namespace": "raw", "type": "simplex"})
         world.lab_ns["raw"]["allow_multiple_sync_targets"] = True
     elif case == "target-namespace-missing":
@@ -233,7 +226,7 @@ def test_no_target_check_downgrades_to_warnings(world: World, check: str) -> Non
 
 
 def test_server_down_is_one_sentence(world: World) -> None:
-    result = world.plan(lab_url=f"http://127.0.0.1:{_free_port()}")
+    result = world.plan(lab_url=dead_url())
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable
 from typing import Any
+
+from ports import dead_url
 
 from hossctl.client import HossClient
 from hossctl.model import Config, Namespace, Server, SyncTarget
@@ -14,13 +15,6 @@ from hossctl.snapshot import LiveDataset, LiveSyncTarget, Snapshot
 from hossctl.urls import normalise_core_url
 
 SandboxFactory = Callable[..., Any]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _server(key: str, sb: Any, *namespaces: Namespace) -> Server:
@@ -52,7 +46,7 @@ def test_snapshot_of_two_servers(sandbox_factory: SandboxFactory) -> None:
     a.seed_sync("raw", "https://partner.example/core/v1", "mirror", "simplex")
     a.seed_namespace("a/b", bucket="slash")  # listed by the server but never routable
     b.seed_namespace("raw", description="Raw data", object_store="cold", bucket="raw-b")
-    down = f"http://127.0.0.1:{_free_port()}"
+    down = dead_url()
     target = SyncTarget("x", None, normalise_core_url(down), "raw", "simplex")
     config = Config(
         servers=(
