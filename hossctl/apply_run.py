@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import click
@@ -23,7 +23,7 @@ import click
 from hossctl.errors import HossctlError
 from hossctl.executor import ApplyResult, ChangeResult, execute
 from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import Change, Plan
+from hossctl.plan import Change, Plan, PlanOptions
 from hossctl.snapshot import Snapshot
 from hossctl.urls import normalise_core_url, try_normalise_core_url
 
@@ -36,7 +36,7 @@ class ApplyOptions:
     json: bool = False
     parallelism: int = 16
     ca_bundle: str | None = None
-    target_check: bool = True
+    plan_options: PlanOptions = field(default_factory=PlanOptions)
     debug: bool = False
 
 
@@ -82,7 +82,7 @@ def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
                 for s in config.servers
             }
             planned = await compute_plan(
-                config, clients, parallelism=options.parallelism, target_check=options.target_check
+                config, clients, parallelism=options.parallelism, options=options.plan_options
             )
             plan = planned.plan
             _show_plan(plan, out)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hossctl.model import Config
-from hossctl.plan import Change, CheckId, Violation
+from hossctl.plan import Change, CheckId, PlanOptions, Violation
 from hossctl.snapshot import LiveDataset, LiveNamespace, Snapshot
 from hossctl.urls import try_normalise_core_url
 
@@ -106,11 +106,12 @@ def _names(datasets: Sequence[LiveDataset], limit: int = 5) -> str:
 
 
 class _Checker:
-    def __init__(self, changes: Sequence[Change], config: Config, snapshot: Snapshot, target_check: bool):
+    def __init__(self, changes: Sequence[Change], config: Config, snapshot: Snapshot, options: PlanOptions):
         self.changes = changes
         self.config = config
         self.snapshot = snapshot
-        self.target_severity: str = "error" if target_check else "warning"
+        self.options = options
+        self.target_severity: str = "error" if options.target_check else "warning"
         self.created = {(c.server, c.namespace) for c in changes if c.action == "create_namespace"}
         self.deleted = {(c.server, c.namespace) for c in changes if c.action == "delete_namespace"}
         self.disabled_exact = {
@@ -340,7 +341,12 @@ class _Checker:
 
 
 def run_checks(
-    changes: Sequence[Change], config: Config, snapshot: Snapshot, *, target_check: bool = True
+    changes: Sequence[Change],
+    config: Config,
+    snapshot: Snapshot,
+    options: PlanOptions | None = None,
+    *,
+    target_check: bool = True,
 ) -> tuple[Violation, ...]:
     """Every violation of the planned changes, in change order."""
-    return _Checker(changes, config, snapshot, target_check).run()
+    return _Checker(changes, config, snapshot, options or PlanOptions(target_check=target_check)).run()

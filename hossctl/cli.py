@@ -178,13 +178,14 @@ def apply(
 ) -> None:
     """Apply the config (after showing the plan and asking), or a PLANFILE saved by `plan --out`."""
     from hossctl.apply_run import ApplyOptions, apply_config, apply_planfile
+    from hossctl.plan import PlanOptions
 
     options = ApplyOptions(
         auto_approve=auto_approve,
         json=as_json,
         parallelism=parallelism,
         ca_bundle=ca_bundle,
-        target_check=not no_target_check,
+        plan_options=PlanOptions(target_check=not no_target_check),
         debug=bool(ctx.obj and ctx.obj.get("debug")),
     )
     if planfile is not None and files:
@@ -228,6 +229,7 @@ def plan(
     ca_bundle: str | None,
 ) -> None:
     """Read the live servers, diff them against the config and show the changes and safety checks."""
+    from hossctl.plan import PlanOptions
     from hossctl.workflow import plan_command
 
     code = plan_command(
@@ -237,7 +239,7 @@ def plan(
         out=out,
         detailed_exitcode=detailed_exitcode,
         parallelism=parallelism,
-        target_check=not no_target_check,
+        options=PlanOptions(target_check=not no_target_check),
         ca_bundle=ca_bundle,
         debug=bool(ctx.obj and ctx.obj.get("debug")),
     )

@@ -23,7 +23,23 @@ CheckId = Literal[
     "target-unreachable",
     "target-namespace-missing",
     "namespace-still-targeted",
+    "bucket-shared",
+    "mass-delete",
 ]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Command-line choices that change what the safety checks decide.
+
+    They are never read from a plan file: ``apply PLANFILE`` plans again with the options
+    given to *apply*, so an edited plan file cannot switch a check off.
+    """
+
+    target_check: bool = True
+    allow_mass_delete: bool = False
+    # Overrides every server's ``delete_threshold`` (percent) when set.
+    delete_threshold: int | None = None
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from types import MappingProxyType
 from hossctl.checks import run_checks
 from hossctl.fingerprint import facts_for
 from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import ACTIONS, Action, Change, Plan
+from hossctl.plan import ACTIONS, Action, Change, Plan, PlanOptions
 from hossctl.snapshot import LiveNamespace, LiveSyncTarget, ServerState, Snapshot
 from hossctl.urls import is_addressable
 
@@ -370,8 +370,14 @@ def diff(config: Config, snapshot: Snapshot) -> tuple[Change, ...]:
     return builder.finish()
 
 
-def make_plan(config: Config, snapshot: Snapshot, *, target_check: bool = True) -> Plan:
-    """diff + safety checks + the fingerprint of the live facts the changes rest on."""
+def make_plan(
+    config: Config, snapshot: Snapshot, options: PlanOptions | None = None, *, target_check: bool = True
+) -> Plan:
+    """diff + safety checks + the fingerprint of the live facts the changes rest on.
+
+    ``target_check`` is shorthand for ``PlanOptions(target_check=...)`` when no options are given.
+    """
+    options = options or PlanOptions(target_check=target_check)
     changes = diff(config, snapshot)
-    violations = run_checks(changes, config, snapshot, target_check=target_check)
+    violations = run_checks(changes, config, snapshot, options)
     return Plan(changes=changes, violations=violations, facts=MappingProxyType(facts_for(changes, snapshot)))

@@ -17,7 +17,7 @@ from hossctl import checks, planner
 from hossctl.client import HossClient, client_for
 from hossctl.errors import HossctlError
 from hossctl.model import Config
-from hossctl.plan import Plan
+from hossctl.plan import Plan, PlanOptions
 from hossctl.reader import read_datasets, read_snapshot
 from hossctl.snapshot import Snapshot
 
@@ -34,14 +34,14 @@ async def compute_plan(
     clients: Mapping[str, HossClient],
     *,
     parallelism: int = 16,
-    target_check: bool = True,
+    options: PlanOptions | None = None,
 ) -> PlanRun:
     snapshot = await read_snapshot(config, clients, parallelism=parallelism)
     changes = planner.diff(config, snapshot)
     needs = checks.dataset_reads_needed(changes)
     if needs:
         snapshot = await read_datasets(snapshot, clients, needs, parallelism=parallelism)
-    plan = planner.make_plan(config, snapshot, target_check=target_check)
+    plan = planner.make_plan(config, snapshot, options or PlanOptions())
     return PlanRun(config=config, snapshot=snapshot, plan=plan)
 
 
@@ -49,7 +49,7 @@ async def _plan_with_clients(
     config: Config,
     *,
     parallelism: int,
-    target_check: bool,
+    options: PlanOptions,
     ca_bundle: str | None,
     debug: bool,
 ) -> PlanRun:
@@ -58,22 +58,21 @@ async def _plan_with_clients(
         for server in config.servers:
             client = client_for(server, ca_bundle=ca_bundle, debug=debug, parallelism=parallelism)
             clients[server.key] = await stack.enter_async_context(client)
-        return await compute_plan(config, clients, parallelism=parallelism, target_check=target_check)
+        return await compute_plan(config, clients, parallelism=parallelism, options=options)
 
 
 def run_plan(
     config: Config,
     *,
     parallelism: int = 16,
-    target_check: bool = True,
+    options: PlanOptions | None = None,
     ca_bundle: str | None = None,
     debug: bool = False,
 ) -> PlanRun:
     """Synchronous entry point for the CLI."""
+    options = options or PlanOptions()
     return asyncio.run(
-        _plan_with_clients(
-            config, parallelism=parallelism, target_check=target_check, ca_bundle=ca_bundle, debug=debug
-        )
+        _plan_with_clients(config, parallelism=parallelism, options=options, ca_bundle=ca_bundle, debug=debug)
     )
 
 
@@ -91,7 +90,7 @@ def plan_command(
     out: str | None = None,
     detailed_exitcode: bool = False,
     parallelism: int = 16,
-    target_check: bool = True,
+    options: PlanOptions | None = None,
     ca_bundle: str | None = None,
     debug: bool = False,
 ) -> int:
@@ -108,9 +107,7 @@ def plan_command(
     config = load_config(list(paths))
     for warning in config.warnings:
         _write(str(warning), err=True)
-    run = run_plan(
-        config, parallelism=parallelism, target_check=target_check, ca_bundle=ca_bundle, debug=debug
-    )
+    run = run_plan(config, parallelism=parallelism, options=options, ca_bundle=ca_bundle, debug=debug)
     plan = run.plan
     if output == "json":
         text = render.render_json(plan)
