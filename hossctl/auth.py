@@ -1,8 +1,9 @@
-"""Token lifetime arithmetic and secret redaction, kept pure so they can be unit tested.
+"""Token claims, lifetime arithmetic and secret redaction, kept pure so they can be unit tested.
 
-The Hoss auth service mints an ``id_token`` whose ``iat``/``exp`` are the only claims a
-client needs (hoss-api.md §2.3). The signature is not verified here: core verifies it,
-and a client has no business trusting or distrusting the token beyond its timing.
+The Hoss auth service mints an ``id_token`` whose ``iat``/``exp`` tell a client when to
+refresh it (hoss-api.md §2.3) and whose ``role`` tells what the server will let it see and
+do (§2.2, §2.5). The signature is not verified here: core verifies it, and a client has no
+business trusting or distrusting the token beyond reading what it claims.
 """
 
 from __future__ import annotations
@@ -58,6 +59,20 @@ def token_times(token: str) -> TokenTimes:
     if exp <= iat:
         raise TokenFormatError("the JWT expires before it was issued")
     return TokenTimes(float(iat), float(exp))
+
+
+def token_role(token: str) -> str | None:
+    """The ``role`` claim (``admin``, ``privileged``, ``user``, or ``service``), read without
+    verifying the signature; None when the token is not a JWT or has no string ``role``.
+
+    Never raises, so no error can carry the token.
+    """
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    role = claims.get("role") if isinstance(claims, dict) else None
+    return role if isinstance(role, str) else None
 
 
 def _is_number(value: object) -> bool:

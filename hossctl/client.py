@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import os
 import random
 import re
@@ -20,13 +21,15 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
-from hossctl.auth import TokenFormatError, redact, token_times
+from hossctl import wire
+from hossctl.auth import TokenFormatError, redact, token_role, token_times
 from hossctl.errors import HossctlError
+from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 from hossctl.urls import CORE_PATH, InvalidURL, is_addressable
 from hossctl.urls import base_url as _base_of
 
@@ -40,6 +43,10 @@ BACKOFF_CAP = 2.0
 SUPPORTED_VERSIONS = "0.2.x"
 JWT_ENV = "HOSS_JWT"
 PROBE_TIMEOUT = 5.0
+BODY_EXCERPT_CHARS = 80
+NOT_FOUND_ERROR = "Resource not found"
+
+T = TypeVar("T")
 
 _SUPPORTED_VERSION_RE = re.compile(r"0\.2\.\d+")
 
@@ -56,6 +63,30 @@ class HossApiError(HossctlError):
         self.error = error
         self.method = method
         self.path = path
+
+    @property
+    def not_found(self) -> bool:
+        """The core's own answer for a record that does not exist (§3).
+
+        A 404 with any other body (gin's plain-text ``404 page not found`` for an unknown route,
+        a proxy's page) says nothing about the record, so it must not be read as "gone".
+        """
+        return self.status == 404 and self.error == NOT_FOUND_ERROR
+
+
+class MalformedAnswerError(HossApiError):
+    """A 2xx answer hossctl cannot trust: not JSON, or JSON not shaped as the real server sends it.
+
+    It is never read as empty or as a default: a proxy's login page in place of a dataset list
+    would otherwise pass the emptiness check of a namespace delete. ``problem`` is what was
+    wrong, without the server and request that the message adds.
+    """
+
+    def __init__(
+        self, message: str, *, server: str, status: int, method: str, path: str, problem: str
+    ) -> None:
+        super().__init__(message, server=server, status=status, error=None, method=method, path=path)
+        self.problem = problem
 
 
 class ServerUnreachableError(HossctlError):
@@ -134,6 +165,29 @@ def retry_after_seconds(value: str | None, cap: float = BACKOFF_CAP) -> float | 
     except ValueError:
         return None
     return min(max(seconds, 0.0), cap)
+
+
+def is_json_content_type(value: str | None) -> bool:
+    """Whether a Content-Type header is JSON (``application/json``, parameters allowed).
+
+    The real server writes every JSON answer with gin's ``c.JSON``, which always sets it;
+    anything else at a JSON endpoint is a proxy, an error page or another service.
+    """
+    return value is not None and value.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def body_excerpt(text: str, limit: int = BODY_EXCERPT_CHARS) -> str:
+    """At most ``limit`` characters of a body, quoted, with control characters escaped.
+
+    ``repr`` escaping keeps newlines and terminal escape sequences of a hostile body out of
+    the one-line error; an ellipsis marks a cut.
+    """
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+def with_query(url: str, params: Mapping[str, int] | None) -> str:
+    """The URL as shown in messages and debug lines, its query included (paging offsets matter)."""
+    return url if not params else f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
 
 
 def error_field(resp: httpx.Response) -> str | None:
@@ -245,6 +299,7 @@ class HossClient:
         self._backoff_cap = backoff_cap
         self._clock = clock
         self._token: str | None = None
+        self._role: str | None = None  # the token's role claim, read when the token is obtained
         self._token_deadline = 0.0
         self._token_lock = asyncio.Lock()
         self._discover: dict[str, Any] | None = None
@@ -364,7 +419,7 @@ class HossClient:
         idempotent: bool = True,
     ) -> tuple[httpx.Response, int]:
         """Send with retries; returns the final response and the number of attempts made."""
-        shown_url = url if not params else f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
+        shown_url = with_query(url, params)
         reauthenticated = False
         attempt = 0
         while True:
@@ -435,7 +490,7 @@ class HossClient:
         )
         if resp.status_code in tuple(expected):
             return resp
-        if allow_404 and resp.status_code == 404:
+        if allow_404 and resp.status_code == 404 and error_field(resp) == NOT_FOUND_ERROR:
             return None
         if resp.status_code == 401 and not resp.content.strip():
             raise self._token_rejected(method, url)
@@ -455,27 +510,51 @@ class HossClient:
             )
         return AuthenticationError(self._clean(message), server=self.server)
 
-    @staticmethod
-    def _json(resp: httpx.Response) -> Any:
-        if not resp.content.strip():
-            return None
-        try:
-            return resp.json()
-        except ValueError:
-            return None
-
-    def _unexpected(self, method: str, url: str, what: str) -> HossApiError:
-        return HossApiError(
-            self._clean(
-                f"server '{self.server}' answered {method} {url} with {what}: "
-                f"check that {self.base_url} is the base URL of a Hoss server"
-            ),
+    def _malformed(self, resp: httpx.Response, method: str, url: str, what: str) -> MalformedAnswerError:
+        message = (
+            f"server '{self.server}' answered {method} {url} with {what}: check that {self.base_url} "
+            "reaches the Hoss server itself, not a proxy or a login page"
+        )
+        return MalformedAnswerError(
+            self._clean(message),
             server=self.server,
-            status=200,
-            error=None,
+            status=resp.status_code,
             method=method,
             path=url,
+            problem=self._clean(what),
         )
+
+    def _decode(self, resp: httpx.Response, method: str, url: str, *, show_body: bool = True) -> Any:
+        """The JSON of a 2xx answer at a JSON endpoint; anything else is a MalformedAnswerError.
+
+        The message shows the status, the content type and the start of the body (escaped, and
+        with every known secret redacted before it is cut), unless ``show_body`` is False: an
+        auth answer may hold fresh tokens that no redaction knows of.
+        """
+        ctype = resp.headers.get("content-type")
+
+        def fail(what: str) -> MalformedAnswerError:
+            if ctype is None:
+                shown_type = "no Content-Type"
+            else:
+                cut = ctype[:BODY_EXCERPT_CHARS]
+                shown_type = f"Content-Type {cut if cut.isprintable() else repr(cut)}"
+            excerpt = f" (body {body_excerpt(self._clean(resp.text))})" if show_body else ""
+            return self._malformed(resp, method, url, f"{resp.status_code} and {shown_type}{what}{excerpt}")
+
+        if not is_json_content_type(ctype):
+            raise fail(" instead of JSON")
+        try:
+            return json.loads(resp.content)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            raise fail(", but invalid JSON") from None
+
+    def _shaped(self, parse: Callable[[Any], T], body: Any, resp: httpx.Response, method: str, url: str) -> T:
+        """``parse(body)``, with a wrong shape reported as a MalformedAnswerError naming the request."""
+        try:
+            return parse(body)
+        except wire.MalformedAnswer as exc:
+            raise self._malformed(resp, method, url, f"a malformed answer ({exc})") from None
 
     # -- authentication ------------------------------------------------------------------------
 
@@ -484,6 +563,7 @@ class HossClient:
             if self._token is None:
                 self._check_static_jwt(self._static_jwt)
                 self._token = self._static_jwt
+                self._role = token_role(self._static_jwt)
             return self._token
         if self._pat is None:
             raise AuthenticationError(
@@ -520,7 +600,16 @@ class HossClient:
         discover = await self.discover()
         auth_service = discover.get("auth_service")
         if not isinstance(auth_service, str) or not auth_service.startswith(("http://", "https://")):
-            raise self._unexpected("GET", f"{self.core_url}/discover", "no absolute 'auth_service' URL")
+            raise MalformedAnswerError(
+                f"server '{self.server}' answered GET {self.core_url}/discover without an absolute "
+                f"'auth_service' URL, so its PAT cannot be exchanged: check that {self.base_url} is the "
+                "base URL of a Hoss server",
+                server=self.server,
+                status=200,
+                method="GET",
+                path=f"{self.core_url}/discover",
+                problem="no absolute 'auth_service' URL",
+            )
         url = auth_service.rstrip("/") + "/pat/exchange/jwt"
         received_at = self._clock()
         resp, attempts = await self._send("POST", url, bearer=pat, idempotent=True)
@@ -535,10 +624,8 @@ class HossClient:
             )
         if resp.status_code not in (200, 201):
             raise self._api_error(resp, "POST", url, attempts)
-        body = self._json(resp)
-        token = body.get("id_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise self._unexpected("POST", url, "no id_token")
+        body = self._decode(resp, "POST", url, show_body=False)
+        token = self._shaped(wire.id_token, body, resp, "POST", url)
         try:
             times = token_times(token)
         except TokenFormatError as exc:
@@ -550,11 +637,18 @@ class HossClient:
                 server=self.server,
             ) from None
         self._token = token
+        self._role = token_role(token)
         # Half the token's life counted from when we asked: immune to clock skew with the server.
         self._token_deadline = times.refresh_deadline(received_at)
         return token
 
     # -- API -------------------------------------------------------------------------------------
+    #
+    # Every answer is decoded strictly and checked by ``wire`` before anything reads it. The
+    # typed methods (``namespaces``, ``namespace``, ``sync_targets``, ``datasets``,
+    # ``object_stores``) return the snapshot's values; the ``list_*``/``get_*`` methods return
+    # the same records as plain dicts, already validated the same way, for callers that still
+    # work on dicts.
 
     async def discover(self) -> dict[str, Any]:
         """The server description (unauthenticated); checks the version once and caches it."""
@@ -567,9 +661,7 @@ class HossClient:
             resp, attempts = await self._send("GET", url, authenticated=False)
             if resp.status_code != 200:
                 raise self._api_error(resp, "GET", url, attempts)
-            body = self._json(resp)
-            if not isinstance(body, dict):
-                raise self._unexpected("GET", url, "something other than a Hoss discover document")
+            body = dict(self._shaped(wire.discover, self._decode(resp, "GET", url), resp, "GET", url))
             version = body.get("version")
             if not isinstance(version, str) or not version_supported(version):
                 found = f"version {version}" if isinstance(version, str) else "no version"
@@ -580,21 +672,77 @@ class HossClient:
             self._discover = body
             return body
 
-    async def _list_paged(self, collection: str) -> list[dict[str, Any]]:
+    async def server_version(self) -> str:
+        """The Hoss version discover reports (already checked to be a supported 0.2.x)."""
+        return str((await self.discover())["version"])
+
+    async def role(self) -> str | None:
+        """The ``role`` claim of the token this client sends (None: no string role claim).
+
+        It obtains a token first if needed. It decides whether the token may plan changes:
+        only an admin (or service) token may write (§2.5) and sees every dataset a safety
+        check must count (§8.1).
+        """
+        await self._bearer()
+        return self._role
+
+    async def _get(
+        self,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        params: Mapping[str, int] | None = None,
+        allow_404: bool = False,
+    ) -> tuple[Any, T] | None:
+        """GET a JSON endpoint: the decoded body and ``parse(body)``, or None for an allowed 404."""
+        resp = await self._core("GET", path, params=params, allow_404=allow_404)
+        if resp is None:
+            return None
+        url = with_query(f"{self.core_url}/{path}", params)
+        body = self._decode(resp, "GET", url)
+        return body, self._shaped(parse, body, resp, "GET", url)
+
+    async def _get_list(
+        self, path: str, parse: Callable[[Any], tuple[T, ...]], params: Mapping[str, int] | None = None
+    ) -> tuple[list[dict[str, Any]], tuple[T, ...]]:
+        """A GET answered with a JSON list of records: the records and their typed values.
+
+        Whether ``null`` counts as an empty list is ``parse``'s decision (§6.1, §8.1).
+        """
+        got = await self._get(path, parse, params=params)
+        assert got is not None  # no 404 was allowed
+        body, typed = got
+        return (list(body) if body is not None else []), typed
+
+    async def _list_paged(
+        self, collection: str, parse: Callable[[Any], tuple[T, ...]]
+    ) -> tuple[list[dict[str, Any]], list[T]]:
         """Every item of a collection, paged by limit/offset (never limit=0: that means all)."""
-        items: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        items: list[T] = []
         path = core_path(collection, collection=True)
         while True:
-            page = await self._get_list(path, params={"limit": self.page_size, "offset": len(items)})
+            page_records, page = await self._get_list(
+                path, parse, params={"limit": self.page_size, "offset": len(items)}
+            )
+            records.extend(page_records)
             items.extend(page)
             if len(page) < self.page_size:
-                return items
+                return records, items
+
+    async def object_stores(self) -> tuple[str, ...]:
+        """The names of every object store, in the server's order."""
+        return tuple((await self._list_paged("object_store", wire.object_stores))[1])
 
     async def list_object_stores(self) -> list[dict[str, Any]]:
-        return await self._list_paged("object_store")
+        return (await self._list_paged("object_store", wire.object_stores))[0]
+
+    async def namespaces(self) -> tuple[LiveNamespace, ...]:
+        """Every namespace, in the server's order, without sync targets (a separate request each)."""
+        return tuple((await self._list_paged("namespace", wire.namespaces))[1])
 
     async def list_namespaces(self) -> list[dict[str, Any]]:
-        return await self._list_paged("namespace")
+        return (await self._list_paged("namespace", wire.namespaces))[0]
 
     def _ns(self, name: str) -> str:
         if not is_addressable(name):
@@ -604,16 +752,14 @@ class HossClient:
             )
         return name
 
+    async def namespace(self, name: str) -> LiveNamespace | None:
+        """One namespace without its sync targets, or None if the server has no such namespace."""
+        got = await self._get(core_path("namespace", self._ns(name)), wire.namespace, allow_404=True)
+        return None if got is None else got[1]
+
     async def get_namespace(self, name: str) -> dict[str, Any] | None:
-        resp = await self._core("GET", core_path("namespace", self._ns(name)), allow_404=True)
-        if resp is None:
-            return None
-        body = self._json(resp)
-        if not isinstance(body, dict):
-            raise self._unexpected(
-                "GET", f"{self.core_url}/namespace/{name}", "something other than a namespace"
-            )
-        return body
+        got = await self._get(core_path("namespace", self._ns(name)), wire.namespace, allow_404=True)
+        return None if got is None else dict(got[0])
 
     async def create_namespace(
         self, name: str, description: str, object_store: str, bucket: str
@@ -624,33 +770,26 @@ class HossClient:
             "object_store_name": object_store,
             "bucket_name": bucket,
         }
-        resp = await self._core(
-            "POST",
-            core_path("namespace", collection=True),
-            expected=(200, 201),
-            json_body=body,
-            idempotent=False,
-        )
+        path = core_path("namespace", collection=True)
+        resp = await self._core("POST", path, expected=(200, 201), json_body=body, idempotent=False)
         assert resp is not None
-        created = self._json(resp)
-        return created if isinstance(created, dict) else {}
+        url = f"{self.core_url}/{path}"
+        created = self._decode(resp, "POST", url)
+        self._shaped(wire.namespace, created, resp, "POST", url)
+        return dict(created)
 
     async def delete_namespace(self, name: str) -> None:
         await self._core("DELETE", core_path("namespace", self._ns(name)), expected=(200, 204))
 
-    async def _get_list(self, path: str, params: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
-        """A GET answered with a JSON list of objects; ``null`` is an empty list (§6.1)."""
-        resp = await self._core("GET", path, params=params)
-        assert resp is not None
-        body = self._json(resp)
-        if body is None:
-            return []
-        if not isinstance(body, list):
-            raise self._unexpected("GET", f"{self.core_url}/{path}", "something other than a list")
-        return [item for item in body if isinstance(item, dict)]
+    async def sync_targets(self, namespace: str) -> tuple[LiveSyncTarget, ...]:
+        """A namespace's sync rows, each string exactly as stored (a DELETE must match it, §7.3)."""
+        return (await self._get_list(self._sync_path(namespace), wire.sync_targets))[1]
 
     async def get_sync(self, namespace: str) -> list[dict[str, Any]]:
-        return await self._get_list(core_path("namespace", self._ns(namespace), "sync"))
+        return (await self._get_list(self._sync_path(namespace), wire.sync_targets))[0]
+
+    def _sync_path(self, namespace: str) -> str:
+        return core_path("namespace", self._ns(namespace), "sync")
 
     async def put_sync(
         self, namespace: str, target_core_service: str, target_namespace: str, sync_type: str
@@ -676,8 +815,18 @@ class HossClient:
     async def user_sync(self) -> None:
         await self._core("PUT", core_path("user", "sync"), expected=(200, 204))
 
+    def _datasets_path(self, namespace: str) -> str:
+        return core_path("namespace", self._ns(namespace), "dataset", collection=True)
+
+    async def datasets(self, namespace: str) -> tuple[LiveDataset, ...]:
+        """The namespace's datasets the caller's groups can see (§8.1), in every delete state.
+
+        ``null`` is an error here, not "none": the real server sends ``[]`` for none.
+        """
+        return (await self._get_list(self._datasets_path(namespace), wire.datasets))[1]
+
     async def list_datasets(self, namespace: str) -> list[dict[str, Any]]:
-        return await self._get_list(core_path("namespace", self._ns(namespace), "dataset", collection=True))
+        return (await self._get_list(self._datasets_path(namespace), wire.datasets))[0]
 
 
 async def probe_discover(
@@ -689,6 +838,8 @@ async def probe_discover(
     debug: bool = False,
 ) -> dict[str, bool]:
     """Whether each core URL's discover answers 200 with a JSON object (unauthenticated).
+
+    "JSON" means a JSON content type and a body that parses, as for every other answer.
 
     Used for sync targets hossctl does not manage: it only needs to know they are alive,
     so the timeout is short and failures are an answer, not an error.
@@ -716,10 +867,10 @@ async def probe_discover(
                 if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                     await asyncio.sleep(backoff_delay(attempt))
                     continue
-                if resp.status_code != 200:
+                if resp.status_code != 200 or not is_json_content_type(resp.headers.get("content-type")):
                     return False
                 try:
-                    return isinstance(resp.json(), dict)
+                    return isinstance(json.loads(resp.content), dict)
                 except ValueError:
                     return False
             return False

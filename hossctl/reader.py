@@ -12,7 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from hossctl import wire
 from hossctl.client import HossApiError, HossClient, probe_discover
+from hossctl.errors import HossctlError
 from hossctl.model import Config
 from hossctl.snapshot import (
     LiveDataset,
@@ -26,40 +28,25 @@ from hossctl.snapshot import (
 from hossctl.urls import is_addressable, try_normalise_core_url
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+def _sorted_targets(targets: Iterable[LiveSyncTarget]) -> tuple[LiveSyncTarget, ...]:
+    return tuple(sorted(targets, key=lambda t: (t.target_core_service, t.target_namespace, t.sync_type)))
+
+
+# Adapters for callers that hold the client's dict records (``get_namespace``, ``get_sync``,
+# ``list_datasets``). Those records were validated by the client already; these convert them
+# with the same strict rules (``wire.MalformedAnswer`` on a wrong shape), never a default.
 
 
 def live_sync_target(row: Mapping[str, Any]) -> LiveSyncTarget:
-    return LiveSyncTarget(
-        target_core_service=_text(row.get("target_core_service")),
-        target_namespace=_text(row.get("target_namespace")),
-        sync_type=_text(row.get("sync_type")),
-    )
+    return wire.sync_target(dict(row))
 
 
 def live_namespace(row: Mapping[str, Any], sync: Iterable[Mapping[str, Any]] = ()) -> LiveNamespace:
-    store = row.get("object_store")
-    targets = sorted(
-        (live_sync_target(s) for s in sync),
-        key=lambda t: (t.target_core_service, t.target_namespace, t.sync_type),
-    )
-    return LiveNamespace(
-        name=_text(row.get("name")),
-        description=_text(row.get("description")),
-        object_store=_text(store.get("name")) if isinstance(store, Mapping) else "",
-        bucket=_text(row.get("bucket_name")),
-        sync=tuple(targets),
-    )
+    return replace(wire.namespace(dict(row)), sync=_sorted_targets(live_sync_target(s) for s in sync))
 
 
 def live_dataset(row: Mapping[str, Any]) -> LiveDataset:
-    return LiveDataset(
-        name=_text(row.get("name")),
-        sync_enabled=row.get("sync_enabled") is True,
-        sync_type=_text(row.get("sync_type")),
-        delete_status=_text(row.get("delete_status")),
-    )
+    return wire.dataset(dict(row))
 
 
 def declared_target_urls(config: Config) -> frozenset[str]:
@@ -73,38 +60,35 @@ def declared_target_urls(config: Config) -> frozenset[str]:
 
 
 async def _read_server(client: HossClient, key: str, semaphore: asyncio.Semaphore) -> ServerState:
-    discover = await client.discover()
-    stores, rows = await asyncio.gather(client.list_object_stores(), client.list_namespaces())
-    by_name: dict[str, Mapping[str, Any]] = {}
-    for row in rows:
-        name = row.get("name")
-        if isinstance(name, str):
-            by_name.setdefault(name, row)
+    version = await client.server_version()
+    stores, listed = await asyncio.gather(client.object_stores(), client.namespaces())
+    by_name: dict[str, LiveNamespace] = {}
+    for ns in listed:
+        by_name.setdefault(ns.name, ns)  # a namespace created while paging can shift into a second page
 
-    async def sync_of(name: str) -> list[dict[str, Any]] | None:
+    async def sync_of(name: str) -> tuple[LiveSyncTarget, ...] | None:
         if not is_addressable(name):
-            return []  # listed but unroutable (§9): keep it, without sync
+            return ()  # listed but unroutable (§9): keep it, without sync
         async with semaphore:
             try:
-                return await client.get_sync(name)
+                return await client.sync_targets(name)
             except HossApiError as exc:
-                if exc.status == 404:
+                if exc.not_found:
                     return None  # deleted between the list and this read
                 raise
 
     names = list(by_name)
     syncs = await asyncio.gather(*(sync_of(name) for name in names))
     namespaces = {
-        name: live_namespace(by_name[name], sync)
+        name: replace(by_name[name], sync=_sorted_targets(sync))
         for name, sync in zip(names, syncs, strict=True)
         if sync is not None
     }
-    store_names = tuple(sorted({_text(s.get("name")) for s in stores} - {""}))
     return make_server_state(
         key=key,
         core_url=client.core_url,
-        version=_text(discover.get("version")),
-        object_stores=store_names,
+        version=version,
+        object_stores=tuple(sorted(set(stores))),
         namespaces=namespaces,
     )
 
@@ -145,6 +129,9 @@ async def read_snapshot(
     return make_snapshot({state.key: state for state in states}, reachable=reachable)
 
 
+Datasets = tuple[tuple[LiveDataset, ...] | None, str | None]  # the datasets, or None and why
+
+
 async def read_datasets(
     snapshot: Snapshot,
     clients: Mapping[str, HossClient],
@@ -156,6 +143,10 @@ async def read_datasets(
 
     ``PUT /user/sync`` runs first on each server, because dataset lists are filtered by the
     caller's groups as core last recorded them (§8.1): a stale record would hide datasets.
+
+    A dataset list that fails or cannot be trusted does not end the run: that namespace's
+    datasets stay unknown (``datasets`` None) with the reason in ``datasets_error``, and the
+    safety checks block whatever needed them. The rest of the plan is still worth showing.
     """
     wanted: dict[str, list[str]] = {}
     for key, name in sorted(set(needs)):
@@ -164,20 +155,22 @@ async def read_datasets(
             continue
         wanted.setdefault(key, []).append(name)
 
-    async def read_server(key: str) -> tuple[str, dict[str, tuple[LiveDataset, ...]]]:
+    async def read_server(key: str) -> tuple[str, dict[str, Datasets]]:
         client = clients[key]
         await client.user_sync()
         semaphore = asyncio.Semaphore(max(1, parallelism))
 
-        async def one(name: str) -> tuple[LiveDataset, ...]:
+        async def one(name: str) -> Datasets:
             async with semaphore:
                 try:
-                    rows = await client.list_datasets(name)
+                    found = await client.datasets(name)
                 except HossApiError as exc:
-                    if exc.status == 404:
-                        return ()  # the namespace vanished: nothing left in it
-                    raise
-            return tuple(sorted((live_dataset(r) for r in rows), key=lambda d: d.name))
+                    if exc.not_found:
+                        return (), None  # the namespace vanished: nothing left in it
+                    return None, exc.message
+                except HossctlError as exc:  # unreachable, or the token stopped working
+                    return None, exc.message
+            return tuple(sorted(found, key=lambda d: d.name)), None
 
         names = wanted[key]
         found = await asyncio.gather(*(one(name) for name in names))
@@ -191,7 +184,9 @@ async def read_datasets(
             servers[key] = state
             continue
         namespaces = {
-            name: replace(ns, datasets=datasets[name]) if name in datasets else ns
+            name: replace(ns, datasets=datasets[name][0], datasets_error=datasets[name][1])
+            if name in datasets
+            else ns
             for name, ns in state.namespaces.items()
         }
         servers[key] = make_server_state(

@@ -41,8 +41,11 @@ class LiveNamespace:
     object_store: str
     bucket: str
     sync: tuple[LiveSyncTarget, ...] = ()
-    # None: not read (only read where a safety check needs them).
+    # None: not read (only read where a safety check needs them), or unreadable.
     datasets: tuple[LiveDataset, ...] | None = None
+    # Why the datasets are unknown when their list was asked for and could not be read or
+    # trusted; the safety checks quote it, since unknown is never taken for empty.
+    datasets_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -300,6 +300,7 @@ def test_tls_is_verified_and_a_ca_bundle_trusts_a_private_ca(tmp_path: Any) -> N
         def do_GET(self) -> None:
             body = json.dumps({"version": "0.2.13", "auth_service": "https://127.0.0.1:1/auth/v1"}).encode()
             self.send_response(200)
+            self.send_header("Content-Type", "application/json")  # as the real server (gin) always does
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
