@@ -7,7 +7,9 @@ JSON Schema -> merge across files and semantic rules. Only this module touches t
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -84,11 +86,8 @@ def load_config(paths: Sequence[str | Path], env: Mapping[str, str] | None = Non
     sources: list[CheckedDocument] = []
     files = _config_files(paths, diagnostics)
     for display, real in files:
-        try:
-            with open(real, "rb") as stream:
-                data = stream.read(MAX_BYTES + 1)  # the YAML stage refuses anything larger
-        except OSError as exc:
-            diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc})"))
+        data = _read(display, real, diagnostics)
+        if data is None:
             continue
         doc, found = load_yaml(display, data)
         diagnostics.extend(found)
@@ -110,7 +109,35 @@ def load_config(paths: Sequence[str | Path], env: Mapping[str, str] | None = Non
     ]
     if any(d.severity == "error" for d in diagnostics):
         raise ConfigError(diagnostics)
-    return Config(servers=config.servers, warnings=tuple(diagnostics))
+    return Config(
+        servers=config.servers,
+        warnings=tuple(diagnostics),
+        sources=tuple(os.path.realpath(real) for _, real in files),
+    )
+
+
+def _read(display: str, path: str, diagnostics: list[Diagnostic]) -> bytes | None:
+    """The bytes of a config file, or None with the reason reported.
+
+    ``_config_files`` has already refused anything but regular files; opening without
+    blocking and checking the opened file again closes the window in which the entry could
+    have been swapped for a FIFO, whose open would otherwise hang the run.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        kind = _kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            diagnostics.append(Diagnostic(f"{display}: is {kind}, not a regular file; {_REGULAR_FIX}"))
+            return None
+        try:
+            return stream.read(MAX_BYTES + 1)  # the YAML stage refuses anything larger
+        except OSError as exc:
+            diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
+            return None
 
 
 def _check_document(doc: Document, env: Mapping[str, str], diagnostics: list[Diagnostic]) -> CheckedDocument:
@@ -158,8 +185,72 @@ def _scan_tokens(
     return found
 
 
+_READ_FIX = "give the user running hossctl read access to it, or remove it from the config"
+_REGULAR_FIX = "give a config file or a directory of them"
+_ENTRY_NOTE = "and every *.yaml/*.yml entry of a -f directory is read as config"
+_ENTRY_FIX = "move it out of the directory or rename it so that it does not end in .yaml or .yml"
+
+
+def _kind(mode: int) -> str | None:
+    """What a file that is not a regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "a special file"
+
+
+def _entry_problem(path: Path) -> tuple[str, str] | None:
+    """(what the entry is, how to fix it) for a directory entry that is not a readable
+    regular file (or a symlink to one); None when it is fine.
+
+    Only ``lstat``/``stat`` look at it: opening a FIFO to find out would block forever.
+    A skipped entry is not harmless: with ``prune: true`` the namespaces it declares
+    would be planned for deletion, so every such entry is an error.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})", _READ_FIX
+    link = ""
+    if stat.S_ISLNK(mode):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            if exc.errno == errno.ELOOP:
+                return "is a symlink loop", "point it at a config file or remove it"
+            if exc.errno == errno.ENOENT:
+                return (
+                    f"is a dangling symlink (to {target!r}, which does not exist)",
+                    "point it at an existing config file or remove it",
+                )
+            return f"is a symlink that cannot be followed ({exc.strerror or exc})", _READ_FIX
+        link = "a symlink to "
+    kind = _kind(mode)
+    if kind is None:
+        return None
+    return f"is {link}{kind}, not a regular file", _ENTRY_FIX
+
+
 def _config_files(paths: Sequence[str | Path], diagnostics: list[Diagnostic]) -> list[tuple[str, str]]:
-    """(display name, real path) of every config file, directories expanded, each file once."""
+    """(display name, path) of every config file, directories expanded, each file once.
+
+    Nothing that could be config is skipped in silence: a bad ``*.yaml`` entry of a
+    directory is an error, since the namespaces it holds would otherwise be missing from
+    the desired state, and look like ones to prune.
+    """
     files: list[tuple[str, str]] = []
     seen: set[str] = set()
 
@@ -173,22 +264,39 @@ def _config_files(paths: Sequence[str | Path], diagnostics: list[Diagnostic]) ->
         display = str(given)
         path = Path(given)
         try:
-            if path.is_dir():
-                entries = sorted(
-                    entry.name
-                    for entry in path.iterdir()
-                    if entry.name.endswith(CONFIG_SUFFIXES) and entry.is_file()
-                )
-                if not entries:
-                    diagnostics.append(Diagnostic(f"{display}: directory holds no *.yaml or *.yml file"))
-                for name in entries:
-                    add(os.path.join(display, name), path / name)
-            elif path.is_file():
-                add(display, path)
-            elif path.exists():
-                diagnostics.append(Diagnostic(f"{display}: not a regular file or directory"))
-            else:
-                diagnostics.append(Diagnostic(f"{display}: no such file or directory"))
+            mode = os.stat(path).st_mode
         except OSError as exc:
-            diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc})"))
+            if os.path.islink(path) and exc.errno in (errno.ENOENT, errno.ELOOP):
+                what = "a symlink loop" if exc.errno == errno.ELOOP else "a dangling symlink"
+                fix = "point it at a config file or directory, or fix the path"
+                diagnostics.append(Diagnostic(f"{display}: is {what}; {fix}"))
+                continue
+            if exc.errno == errno.ENOENT:
+                diagnostics.append(Diagnostic(f"{display}: no such file or directory"))
+                continue
+            diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
+            continue
+        if stat.S_ISREG(mode):
+            add(display, path)
+            continue
+        if not stat.S_ISDIR(mode):
+            diagnostics.append(
+                Diagnostic(f"{display}: is {_kind(mode)}, not a regular file or directory; {_REGULAR_FIX}")
+            )
+            continue
+        try:
+            names = sorted(name for name in os.listdir(path) if name.endswith(CONFIG_SUFFIXES))
+        except OSError as exc:
+            diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
+            continue
+        if not names:
+            diagnostics.append(Diagnostic(f"{display}: directory holds no *.yaml or *.yml file"))
+        for name in names:
+            entry_display = os.path.join(display, name)
+            problem = _entry_problem(path / name)
+            if problem is None:
+                add(entry_display, path / name)
+            else:
+                what, fix = problem
+                diagnostics.append(Diagnostic(f"{entry_display}: {what}, {_ENTRY_NOTE}; {fix}"))
     return files

@@ -13,6 +13,9 @@ from typing import Literal
 SyncType = Literal["simplex", "duplex"]
 Ensure = Literal["present", "absent"]
 DEFAULT_PAT_ENV = "HOSS_PAT"
+# Percent of a server's live namespaces one plan may delete or replace before ``mass-delete``
+# blocks it: a wrong -f, a wrong URL or an emptied file with prune: true looks like this.
+DEFAULT_DELETE_THRESHOLD = 30
 
 
 @dataclass(frozen=True, order=True)
@@ -70,6 +73,7 @@ class Server:
     prune: bool = False
     namespaces: tuple[Namespace, ...] = ()
     position: Position | None = field(default=None, compare=False)
+    delete_threshold: int = DEFAULT_DELETE_THRESHOLD
 
     def namespace(self, name: str) -> Namespace | None:
         for ns in self.namespaces:
@@ -94,10 +98,15 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole desired state: servers sorted by key, namespaces sorted by name."""
+    """The whole desired state: servers sorted by key, namespaces sorted by name.
+
+    ``sources`` holds the real paths of the files it was read from, so that nothing
+    hossctl writes (``plan --out``) can overwrite one of them.
+    """
 
     servers: tuple[Server, ...]
     warnings: tuple[Diagnostic, ...] = ()
+    sources: tuple[str, ...] = field(default=(), compare=False)
 
     def server(self, key: str) -> Server | None:
         for server in self.servers:

@@ -11,12 +11,21 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from hossctl.model import DEFAULT_PAT_ENV, Config, Diagnostic, Namespace, Position, Server, SyncTarget
+from hossctl.model import (
+    DEFAULT_DELETE_THRESHOLD,
+    DEFAULT_PAT_ENV,
+    Config,
+    Diagnostic,
+    Namespace,
+    Position,
+    Server,
+    SyncTarget,
+)
 from hossctl.structure import did_you_mean, quote, show
 from hossctl.urls import CORE_PATH, InvalidURL, normalise_core_url
 from hossctl.yamlsource import Document, PathKey
 
-_SERVER_FIELDS = ("url", "pat_env", "prune")
+_SERVER_FIELDS = ("url", "pat_env", "prune", "delete_threshold")
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,7 @@ class _Builder:
             url_value, _ = decl.fields["url"]
             pat_env = decl.fields.get("pat_env", (DEFAULT_PAT_ENV, None))[0]
             prune = decl.fields.get("prune", (False, None))[0]
+            threshold = decl.fields.get("delete_threshold", (DEFAULT_DELETE_THRESHOLD, None))[0]
             servers.append(
                 Server(
                     key=key,
@@ -157,6 +167,7 @@ class _Builder:
                     prune=bool(prune),
                     namespaces=namespaces,
                     position=decl.position,
+                    delete_threshold=int(threshold),
                 )
             )
         config = Config(servers=tuple(servers))

@@ -219,6 +219,10 @@ def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic
         message = f"{subject} must be {show(error.validator_value)}, not {show(instance, raw)}"
         if field == "version":
             message += " (1 is the only config format version)"
+    elif validator in ("minimum", "maximum"):
+        low, high = error.schema.get("minimum"), error.schema.get("maximum")
+        unit = " (a percent)" if field == "delete_threshold" else ""
+        message = f"{subject} must be a whole number from {low} to {high}{unit}, not {show(instance, raw)}"
     elif field == "namespace" and validator in ("pattern", "minLength"):
         message = _name_message("target namespace", str(instance))
     elif field == "url" and validator in ("pattern", "minLength"):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -207,7 +211,7 @@ ERROR_CASES: list[tuple[str, str | bytes, dict[str, str], list[tuple[str, str]]]
             (
                 "5:5",
                 "unknown key 'prun' in server 'lab'; did you mean 'prune'? "
-                "(allowed: namespaces, pat_env, prune, url)",
+                "(allowed: delete_threshold, namespaces, pat_env, prune, url)",
             )
         ],
     ),
@@ -219,7 +223,7 @@ ERROR_CASES: list[tuple[str, str | bytes, dict[str, str], list[tuple[str, str]]]
             (
                 "5:5",
                 "unknown key 'token_env' in server 'lab'; did you mean 'pat_env'? "
-                "(allowed: namespaces, pat_env, "
+                "(allowed: delete_threshold, namespaces, pat_env, "
                 "prune, url); tokens never go in the config",
             )
         ],
@@ -229,6 +233,30 @@ ERROR_CASES: list[tuple[str, str | bytes, dict[str, str], list[tuple[str, str]]]
         "version: 1\nservers:\n  lab:\n    url: https://a.example.org\n    prune: maybe\n",
         {},
         [("5:12", "'prune' must be true or false, not 'maybe'")],
+    ),
+    (
+        "delete-threshold-above-100",
+        "version: 1\nservers:\n  lab:\n    url: https://a.example.org\n    delete_threshold: 150\n",
+        {},
+        [("5:23", "'delete_threshold' must be a whole number from 0 to 100 (a percent), not 150")],
+    ),
+    (
+        "delete-threshold-negative",
+        "version: 1\nservers:\n  lab:\n    url: https://a.example.org\n    delete_threshold: -1\n",
+        {},
+        [("5:23", "'delete_threshold' must be a whole number from 0 to 100 (a percent), not -1")],
+    ),
+    (
+        "delete-threshold-not-a-number",
+        "version: 1\nservers:\n  lab:\n    url: https://a.example.org\n    delete_threshold: 30%\n",
+        {},
+        [("5:23", "'delete_threshold' must be a whole number, not '30%'")],
+    ),
+    (
+        "delete-threshold-fraction",
+        "version: 1\nservers:\n  lab:\n    url: https://a.example.org\n    delete_threshold: 2.5\n",
+        {},
+        [("5:23", "'delete_threshold' must be a whole number, not 2.5")],
     ),
     (
         "pat-env-invalid",
@@ -762,6 +790,160 @@ def test_a_file_given_twice_is_read_once(tmp_path: Path) -> None:
     assert len(config.servers[0].namespaces) == 1
 
 
+ENTRY_NOTE = ", and every *.yaml/*.yml entry of a -f directory is read as config; "
+NOT_YAML = "move it out of the directory or rename it so that it does not end in .yaml or .yml"
+
+
+def _dangling(entry: Path) -> None:
+    os.symlink("gone.yaml", entry)
+
+
+def _loop(entry: Path) -> None:
+    os.symlink(entry.name, entry)  # a link to itself
+
+
+def _fifo(entry: Path) -> None:
+    os.mkfifo(entry)
+
+
+def _directory(entry: Path) -> None:
+    entry.mkdir()
+
+
+def _link_to_fifo(entry: Path) -> None:
+    os.mkfifo(entry.parent.parent / "pipe")
+    os.symlink("../pipe", entry)
+
+
+def _link_to_directory(entry: Path) -> None:
+    (entry.parent.parent / "sub").mkdir()
+    os.symlink("../sub", entry)
+
+
+def _socket(entry: Path) -> None:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(entry))
+    sock.close()
+
+
+# (id, how to make conf/b.yaml, what the error says it is, how to fix it)
+BAD_ENTRIES: list[tuple[str, Callable[[Path], None], str, str]] = [
+    (
+        "dangling-symlink",
+        _dangling,
+        "is a dangling symlink (to 'gone.yaml', which does not exist)",
+        "point it at an existing config file or remove it",
+    ),
+    ("symlink-loop", _loop, "is a symlink loop", "point it at a config file or remove it"),
+    ("fifo", _fifo, "is a FIFO, not a regular file", NOT_YAML),
+    ("directory", _directory, "is a directory, not a regular file", NOT_YAML),
+    ("symlink-to-fifo", _link_to_fifo, "is a symlink to a FIFO, not a regular file", NOT_YAML),
+    ("symlink-to-directory", _link_to_directory, "is a symlink to a directory, not a regular file", NOT_YAML),
+    ("socket", _socket, "is a socket, not a regular file", NOT_YAML),
+]
+
+
+@pytest.mark.timeout(10)  # a FIFO opened for reading would block forever
+@pytest.mark.parametrize(
+    ("make", "what", "fix"), [pytest.param(m, w, f, id=i) for i, m, w, f in BAD_ENTRIES]
+)
+def test_a_directory_entry_that_is_not_a_regular_file_is_an_error(
+    tmp_path: Path, make: Callable[[Path], None], what: str, fix: str
+) -> None:
+    """Skipping it would drop the namespaces it declares, and prune: true would delete them."""
+    write(tmp_path, {"conf/a.yaml": SERVER_A + "      a:\n        ensure: absent\n"})
+    make(tmp_path / "conf" / "b.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load_config([str(tmp_path / "conf")], env={})
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.position is None
+    assert diagnostic.message == f"{tmp_path / 'conf' / 'b.yaml'}: {what}{ENTRY_NOTE}{fix}"
+
+
+def test_a_symlink_to_a_config_file_is_read(tmp_path: Path) -> None:
+    shared = "version: 1\nservers:\n  lab:\n    namespaces:\n      b: {ensure: absent}\n"
+    write(tmp_path, {"shared/b.yaml": shared, "conf/a.yaml": SERVER_A + "      a:\n        ensure: absent\n"})
+    os.symlink("../shared/b.yaml", tmp_path / "conf" / "b.yaml")
+    config = load_config([str(tmp_path / "conf")], env={})
+    assert [n.name for n in config.servers[0].namespaces] == ["a", "b"]
+    assert config.sources == (str(tmp_path / "conf" / "a.yaml"), str(tmp_path / "shared" / "b.yaml"))
+
+
+def test_an_unreadable_entry_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"conf/a.yaml": SERVER_A + "      a:\n        ensure: absent\n", "conf/b.yaml": "x: 1\n"})
+    locked = tmp_path / "conf" / "b.yaml"
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads it anyway: have the open fail as it would for anyone else
+        real_open = os.open
+
+        def refuse(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            if os.fspath(path) == str(locked):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(ConfigError) as caught:
+        load_config([str(tmp_path / "conf")], env={})
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.message == (
+        f"{locked}: cannot read it (Permission denied); give the user running hossctl read access to it, "
+        "or remove it from the config"
+    )
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        pytest.param(
+            _fifo,
+            "is a FIFO, not a regular file or directory; give a config file or a directory of them",
+            id="fifo",
+        ),
+        pytest.param(
+            _dangling,
+            "is a dangling symlink; point it at a config file or directory, or fix the path",
+            id="dangling-symlink",
+        ),
+        pytest.param(
+            _loop,
+            "is a symlink loop; point it at a config file or directory, or fix the path",
+            id="symlink-loop",
+        ),
+    ],
+)
+def test_a_given_path_that_is_no_file_or_directory_is_refused_without_blocking(
+    tmp_path: Path, make: Callable[[Path], None], what: str
+) -> None:
+    given = tmp_path / "hoss.yaml"
+    make(given)
+    with pytest.raises(ConfigError) as caught:
+        load_config([str(given)], env={})
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.message == f"{given}: {what}"
+
+
+def test_the_config_knows_the_real_paths_of_its_files(tmp_path: Path) -> None:
+    write(tmp_path, {"conf/a.yaml": SERVER_A + "      a:\n        ensure: absent\n"})
+    os.symlink("conf/a.yaml", tmp_path / "link.yaml")
+    config = load_config([str(tmp_path / "link.yaml"), str(tmp_path / "conf")], env={})
+    assert config.sources == (str((tmp_path / "conf" / "a.yaml").resolve()),)
+
+
+def test_delete_threshold_is_read_per_server_with_a_default(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "hoss.yaml": "version: 1\nservers:\n  lab:\n    url: https://a.example.org\n"
+            "    delete_threshold: 50\n  cloud:\n    url: https://b.example.org\n"
+        },
+    )
+    config = load_config([tmp_path / "hoss.yaml"], env={})
+    assert {s.key: s.delete_threshold for s in config.servers} == {"cloud": 30, "lab": 50}
+
+
 def test_a_namespace_declared_in_two_files_names_both_places(tmp_path: Path) -> None:
     body = "      one:\n        ensure: absent\n"
     diagnostics = errors_of(
@@ -781,6 +963,7 @@ def test_a_namespace_declared_in_two_files_names_both_places(tmp_path: Path) -> 
         ("url", "https://lab.example.org", "https://other.example.org", "4:10"),
         ("pat_env", "LAB_PAT", "OTHER_PAT", "4:14"),
         ("prune", "true", "false", "4:12"),
+        ("delete_threshold", "30", "50", "4:23"),
     ],
 )
 def test_a_server_whose_fields_conflict_between_files_names_both(
@@ -901,7 +1084,7 @@ def test_validate_reports_every_error_with_file_line_column(
     assert result.stderr.splitlines() == [
         "conf/a.yaml:1:10: 'version' must be 1, not 2 (1 is the only config format version)",
         "conf/a.yaml:5:5: unknown key 'prun' in server 'lab'; did you mean 'prune'? "
-        "(allowed: namespaces, pat_env, prune, url)",
+        "(allowed: delete_threshold, namespaces, pat_env, prune, url)",
         "2 errors in the config.",
     ]
 
