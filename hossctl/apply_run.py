@@ -13,19 +13,23 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from hossctl.errors import HossctlError
-from hossctl.executor import ApplyResult, ChangeResult, execute
-from hossctl.model import Config, Namespace, Server, SyncTarget
+from hossctl.executor import ApplyResult, ChangeResult, Stop, execute
+from hossctl.model import Config
 from hossctl.plan import Change, Plan, PlanOptions
-from hossctl.snapshot import Snapshot
-from hossctl.urls import normalise_core_url, try_normalise_core_url
+from hossctl.snapshot import LiveNamespace, Snapshot
+from hossctl.workflow import PlanRun, compute_plan
+
+if TYPE_CHECKING:
+    from hossctl.client import HossClient
 
 JSON_FORMAT_VERSION = 1
 
@@ -38,6 +42,8 @@ class ApplyOptions:
     ca_bundle: str | None = None
     plan_options: PlanOptions = field(default_factory=PlanOptions)
     debug: bool = False
+    # After a first SIGINT/SIGTERM: how long changes already sent may take to finish.
+    grace_s: float = 30.0
 
 
 class _Output:
@@ -61,10 +67,14 @@ def _isatty(stream: IO[str]) -> bool:
 
 
 def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
-    """``hossctl apply [-f PATH]...``: plan now, show it, ask, execute. Returns the exit code."""
-    from hossctl.client import client_for
+    """``hossctl apply [-f PATH]...``: plan now, show it, ask, plan again, execute. Returns the exit code.
+
+    The prompt may wait for minutes or hours, and whatever happens meanwhile (a dataset
+    created in a namespace the plan deletes, another run's changes) was not in the plan
+    the human approved. So after ``yes`` the servers are read and planned again, and
+    apply goes ahead only if that plan is exactly the one shown.
+    """
     from hossctl.loader import load_config
-    from hossctl.workflow import compute_plan
 
     config = load_config(list(paths))
     for warning in config.warnings:
@@ -72,15 +82,7 @@ def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
     out = _Output(options)
 
     async def run() -> int:
-        async with contextlib.AsyncExitStack() as stack:
-            clients = {
-                s.key: await stack.enter_async_context(
-                    client_for(
-                        s, ca_bundle=options.ca_bundle, debug=options.debug, parallelism=options.parallelism
-                    )
-                )
-                for s in config.servers
-            }
+        async with _clients(config, options) as clients:
             planned = await compute_plan(
                 config, clients, parallelism=options.parallelism, options=options.plan_options
             )
@@ -90,107 +92,121 @@ def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
             if not plan.has_changes:
                 _emit_json_no_changes(options, None)
                 return 0
-            if not options.auto_approve and not _confirm(out):
-                out.echo("Apply cancelled; nothing was changed.")
-                return 1
+            if not options.auto_approve:
+                if not _confirm(out):
+                    out.echo("Apply cancelled; nothing was changed.")
+                    return 1
+                fresh = await compute_plan(
+                    config, clients, parallelism=options.parallelism, options=options.plan_options
+                )
+                moves = moves_while_waiting(planned, fresh)
+                if moves:
+                    raise HossctlError(
+                        f"The live state changed while apply waited for confirmation: {'; '.join(moves)}; "
+                        "nothing was applied. Run apply again to review the new plan."
+                    )
+                plan = fresh.plan
             return await _execute_and_report(plan, clients, options, out, None)
 
     return asyncio.run(run())
 
 
-def apply_planfile(path: str, options: ApplyOptions) -> int:
-    """``hossctl apply PLANFILE``: refuse if stale, else apply exactly the saved plan."""
-    from hossctl.checks import dataset_reads_needed
-    from hossctl.client import client_from
-    from hossctl.fingerprint import facts_for
-    from hossctl.planfile import load
-    from hossctl.reader import read_datasets, read_snapshot
+def moves_while_waiting(before: PlanRun, after: PlanRun) -> list[str]:
+    """What moved between the plan a human approved and the one made after the approval."""
+    from hossctl.planfile import differences
+    from hossctl.preconditions import namespace_moves
+
+    found = differences(before.plan, after.plan)
+    if not found and not after.plan.errors:
+        return []
+    moves: list[str] = []
+    keys = sorted(set(before.plan.facts) | set(after.plan.facts))
+    for key in keys:
+        kind, _, ref = key.partition(":")
+        if kind != "namespace" or before.plan.facts.get(key) == after.plan.facts.get(key):
+            continue
+        server, _, name = ref.partition("/")
+        old, new = _live(before.snapshot, server, name), _live(after.snapshot, server, name)
+        moves += namespace_moves(ref, old, new)
+    moves += [f"{v.check}: {v.message}" for v in after.plan.errors]
+    return moves or found
+
+
+def _live(snapshot: Snapshot, server: str, name: str) -> LiveNamespace | None:
+    state = snapshot.server(server)
+    return None if state is None else state.namespace(name)
+
+
+def apply_planfile(path: str, paths: Sequence[str], options: ApplyOptions) -> int:
+    """``hossctl apply PLANFILE [-f PATH]...``: apply the saved plan only if the config plans to exactly it.
+
+    The plan file is evidence of what was reviewed, not an authority (see ``planfile``):
+    servers, URLs and PAT variables come from the config, and the plan is made again
+    against freshly read servers, with every safety check, using apply's own options.
+    """
+    from hossctl.fingerprint import config_digest
+    from hossctl.loader import load_config
+    from hossctl.planfile import differences, load
 
     saved = load(path)
-    plan = saved.plan
-    out = _Output(options)
-    _refuse_violations(plan, planfile=path)
-    if not plan.has_changes:
-        _show_plan(plan, out)
-        _emit_json_no_changes(options, path)
-        return 0
-    missing = sorted({c.server for c in plan.changes} - set(saved.servers))
-    if missing:
+    _refuse_violations(saved.plan, planfile=path)
+    config = load_config(list(paths))
+    for warning in config.warnings:
+        click.echo(str(warning), err=True)
+    given = ", ".join(paths)
+    if config_digest(config) != saved.config_digest:
+        made_from = f" ({', '.join(saved.config_files)})" if saved.config_files else ""
         raise HossctlError(
-            f"Plan file {path} has changes for {', '.join(missing)} but no URL for it; plan again."
+            f"Plan file {path} was not made from the config in {given}{made_from}: the config, or a "
+            "${VAR} it uses, differs from when the plan was made; nothing was applied. Give apply the "
+            "same -f paths and environment as plan, or run `hossctl plan --out` again."
         )
-    config = planfile_config(plan, saved.servers)
+    for key, (url, pat_env) in sorted(saved.servers.items()):
+        server = config.server(key)
+        if server is None or (server.url, server.pat_env) != (url, pat_env):
+            raise HossctlError(
+                f"Plan file {path} names URL {url} and ${pat_env} for server {key!r}, which the config in "
+                f"{given} does not; nothing was applied. The plan file was edited: run "
+                "`hossctl plan --out` again."
+            )
+    out = _Output(options)
 
     async def run() -> int:
-        async with contextlib.AsyncExitStack() as stack:
-            clients = {
-                key: await stack.enter_async_context(
-                    client_from(
-                        key,
-                        url,
-                        pat_env,
-                        ca_bundle=options.ca_bundle,
-                        debug=options.debug,
-                        parallelism=options.parallelism,
-                    )
-                )
-                for key, (url, pat_env) in sorted(saved.servers.items())
-            }
-            snapshot: Snapshot = await read_snapshot(config, clients, parallelism=options.parallelism)
-            snapshot = await read_datasets(
-                snapshot, clients, dataset_reads_needed(plan.changes), parallelism=options.parallelism
+        async with _clients(config, options) as clients:
+            replanned = await compute_plan(
+                config, clients, parallelism=options.parallelism, options=options.plan_options
             )
-            changed = stale_facts(plan.facts, facts_for(plan.changes, snapshot))
-            if changed:
-                shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            fresh = replanned.plan
+            if fresh.errors:
+                _show_plan(fresh, out)
+                _refuse_violations(fresh, planfile=path)
+            found = differences(saved.plan, fresh)
+            if found:
                 raise HossctlError(
-                    f"Plan file {path} is stale: the live state it was made from has changed ({shown}); "
-                    "nothing was applied. Run `hossctl plan --out` again and review the new plan."
+                    f"Plan file {path} is stale or was edited: {'; '.join(found)}; nothing was applied. "
+                    "Run `hossctl plan --out` again and review the new plan."
                 )
-            _show_plan(plan, out)
-            return await _execute_and_report(plan, clients, options, out, path)
+            _show_plan(fresh, out)
+            if not fresh.has_changes:
+                _emit_json_no_changes(options, path)
+                return 0
+            return await _execute_and_report(fresh, clients, options, out, path)
 
     return asyncio.run(run())
 
 
-def planfile_config(plan: Plan, servers: Mapping[str, tuple[str, str]]) -> Config:
-    """A Config just rich enough for the reader to re-read what the plan rests on.
+@contextlib.asynccontextmanager
+async def _clients(config: Config, options: ApplyOptions) -> AsyncIterator[dict[str, HossClient]]:
+    from hossctl.client import client_for
 
-    It declares the plan's enable targets, so that the reader checks the same target servers
-    (reachability, remote namespaces) as when the plan was made; nothing else is declared.
-    """
-    targets: dict[tuple[str, str], list[SyncTarget]] = {}
-    for change in plan.changes:
-        if change.action == "enable_sync" and change.target_core_service:
-            targets.setdefault((change.server, change.namespace), []).append(
-                SyncTarget(
-                    target=change.target_server or change.target_core_service,
-                    target_server=change.target_server,
-                    core_url=try_normalise_core_url(change.target_core_service),
-                    namespace=change.target_namespace or change.namespace,
-                    type="duplex" if change.sync_type == "duplex" else "simplex",
-                )
+    async with contextlib.AsyncExitStack() as stack:
+        clients: dict[str, HossClient] = {}
+        for server in config.servers:
+            client = client_for(
+                server, ca_bundle=options.ca_bundle, debug=options.debug, parallelism=options.parallelism
             )
-    result: list[Server] = []
-    for key, (url, pat_env) in sorted(servers.items()):
-        try:
-            core_url = normalise_core_url(url)
-        except ValueError as exc:
-            raise HossctlError(
-                f"Plan file names an invalid URL for server {key}: {exc}; plan again."
-            ) from None
-        namespaces = tuple(
-            Namespace(name=ns, sync=tuple(syncs))
-            for (srv, ns), syncs in sorted(targets.items())
-            if srv == key
-        )
-        result.append(Server(key=key, url=url, core_url=core_url, pat_env=pat_env, namespaces=namespaces))
-    return Config(servers=tuple(result))
-
-
-def stale_facts(saved: Mapping[str, str], fresh: Mapping[str, str]) -> list[str]:
-    """Fact keys whose live value differs from the one the plan was made from."""
-    return sorted(key for key in set(saved) | set(fresh) if saved.get(key) != fresh.get(key))
+            clients[server.key] = await stack.enter_async_context(client)
+        yield clients
 
 
 def _show_plan(plan: Plan, out: _Output) -> None:
@@ -254,33 +270,102 @@ async def _execute_and_report(
     plan: Plan, clients: Mapping[str, Any], options: ApplyOptions, out: _Output, planfile: str | None
 ) -> int:
     progress = _Progress(len(plan.changes), out)
-    try:
-        result = await execute(plan, clients, parallelism=options.parallelism, on_event=progress)
-    finally:
-        progress.close()
-    for line in report_lines(result):
+    stop = Stop(grace_s=options.grace_s)
+    with _signals_stop(stop, out, options):
+        try:
+            result = await execute(
+                plan, clients, parallelism=options.parallelism, on_event=progress, stop=stop
+            )
+        finally:
+            progress.close()
+    for line in report_lines(result, stop.signum):
         out.echo(line)
     if options.json:
-        click.echo(json.dumps(result_document(result, planfile), indent=2, sort_keys=True))
+        click.echo(json.dumps(result_document(result, planfile, stop.signum), indent=2, sort_keys=True))
+    if stop.signum is not None:
+        return 128 + stop.signum
     return 0 if result.ok else 1
 
 
-def report_lines(result: ApplyResult) -> list[str]:
-    """The closing report: the summary line, or what was done, failed and not attempted."""
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+@contextlib.contextmanager
+def _signals_stop(stop: Stop, out: _Output, options: ApplyOptions) -> Any:
+    """While changes run: the first SIGINT/SIGTERM stops new ones, a second exits at once.
+
+    Exiting at once still flushes everything written so far and names the changes in
+    flight, whose outcome nobody will know; ``hossctl plan`` then shows where things stand.
+    """
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop.requested:
+            running = sorted(stop.running)
+            lines = [f"{_signal_name(signum)} again: exiting at once."]
+            if running:
+                lines.append("The outcome of these changes is unknown:")
+                lines += [f"  {cid}" for cid in running]
+            lines.append("Run `hossctl plan` to see what took effect.")
+            click.echo("\n".join(lines), err=True)
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(128 + (stop.signum or signum))
+        stop.request(signum)
+        click.echo(
+            f"{_signal_name(signum)}: no new changes will start; waiting up to {options.grace_s:g} s for the "
+            f"{len(stop.running)} change(s) in flight. Send it again to exit at once.",
+            err=True,
+        )
+
+    installed: list[int] = []
+    for signum in (int(signal.SIGINT), int(signal.SIGTERM)):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no support
+            pass
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+def report_lines(result: ApplyResult, signum: int | None = None) -> list[str]:
+    """The closing report: the summary line, or every change grouped by outcome."""
     lines = [
         f"Duplex link {link.label}: {'verified on both servers' if link.verified else 'NOT complete'}."
         for link in result.links
     ]
-    if result.ok:
+    if result.ok and signum is None:
         return [*lines, result.complete_line()]
-    lines.append(
-        f"Apply failed: {len(result.done)} done, {len(result.failed)} failed, "
-        f"{len(result.skipped)} not attempted."
+    counts = (
+        f"{len(result.done)} done, {len(result.failed)} failed, {len(result.blocked)} blocked, "
+        f"{len(result.skipped)} not attempted"
+        + (f", {len(result.unknown)} outcome unknown" if result.unknown else "")
     )
-    for title, group in (("Done", result.done), ("Failed", result.failed), ("Not attempted", result.skipped)):
+    if signum is not None:
+        lines.append(f"Apply interrupted by {_signal_name(signum)}: {counts}.")
+    else:
+        lines.append(f"Apply failed: {counts}.")
+    groups = (
+        ("Done", result.done),
+        ("Failed", result.failed),
+        ("Blocked (not sent: the live state moved after the plan was made)", result.blocked),
+        ("Not attempted", result.skipped),
+        ("Outcome unknown", result.unknown),
+    )
+    for title, group in groups:
         if group:
             lines.append(f"{title}:")
-            lines.extend(f"  {r.change.id}" + (f": {r.error}" if r.status == "failed" else "") for r in group)
+            shows_error = title.startswith(("Failed", "Blocked"))
+            lines.extend(f"  {r.change.id}" + (f": {r.error}" if shows_error else "") for r in group)
     lines.append("Nothing was rolled back. Run `hossctl plan` to see what remains; apply again to converge.")
     return lines
 
@@ -308,14 +393,20 @@ def _summary_document(result: ApplyResult | None) -> dict[str, int]:
         "sync_disabled": counts.disable_sync if counts else 0,
         "done": len(result.done) if result else 0,
         "failed": len(result.failed) if result else 0,
+        "blocked": len(result.blocked) if result else 0,
         "not_attempted": len(result.skipped) if result else 0,
+        "unknown": len(result.unknown) if result else 0,
     }
 
 
-def result_document(result: ApplyResult | None, planfile: str | None) -> dict[str, Any]:
+def result_document(
+    result: ApplyResult | None, planfile: str | None, signum: int | None = None
+) -> dict[str, Any]:
     """The ``--json`` result: one document per run, stable keys."""
     if result is None:
         status = "no-changes"
+    elif signum is not None:
+        status = "interrupted"
     else:
         status = "applied" if result.ok else "failed"
     return {

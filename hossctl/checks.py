@@ -7,6 +7,7 @@ pass silently: unread datasets are an error, an unverifiable target is a warning
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,13 @@ from hossctl.snapshot import LiveDataset, LiveNamespace, Snapshot
 from hossctl.urls import try_normalise_core_url
 
 NsRef = tuple[str, str]
+_UNREADABLE_FIX = (
+    "make sure this server's credentials can list the namespace's datasets and that nothing between hossctl "
+    "and the server (a proxy, a login page) changes its answers, then plan again"
+)
+# A server with fewer live namespaces is never flagged by mass-delete: there, one or two
+# deletes are already a large share, and routine.
+MASS_DELETE_MIN_NAMESPACES = 10
 _Key = tuple[str, str, str, str]  # server, namespace, canonical URL, target namespace
 
 
@@ -74,20 +82,11 @@ def _live(snapshot: Snapshot, server: str, namespace: str) -> LiveNamespace | No
 
 
 def dataset_reads_needed(changes: Sequence[Change]) -> frozenset[NsRef]:
-    """Namespaces whose datasets the checks need: deleted or replaced ones, and those losing
-    a sync target or going from duplex to simplex. Duplicate-spelling cleanups may be read
-    too (they cannot be told from removals without the snapshot); reading more is harmless.
-    """
-    needs: set[NsRef] = set()
-    kinds = _classify(changes, None)
-    for c in changes:
-        if c.action == "delete_namespace":
-            needs.add((c.server, c.namespace))
-        elif c.action == "disable_sync":
-            kind = kinds[c.id]
-            if kind.removal or _downgrade(c.sync_type, kind.new_type):
-                needs.add((c.server, c.namespace))
-    return frozenset(needs)
+    """Namespaces whose datasets the checks need: those whose changes expect something of
+    their datasets (a delete or replace, a sync target's removal, a duplex → simplex change)."""
+    return frozenset(
+        (c.server, c.namespace) for c in changes if c.expect is not None and c.expect.datasets is not None
+    )
 
 
 def _downgrade(old: str | None, new: str | None) -> bool:
@@ -97,6 +96,17 @@ def _downgrade(old: str | None, new: str | None) -> bool:
 def _count_states(datasets: Sequence[LiveDataset]) -> str:
     counts = Counter(d.delete_status for d in datasets)
     return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+
+def _percent(count: int, total: int, threshold: int) -> str:
+    """``count`` of ``total`` in percent, never rounded down onto the threshold it exceeds."""
+    exact = count * 100 / total
+    if exact == int(exact):
+        return str(int(exact))
+    shown = f"{exact:.1f}"
+    if float(shown) <= threshold:
+        shown = f"{math.ceil(exact * 10) / 10:.1f}"
+    return shown
 
 
 def _names(datasets: Sequence[LiveDataset], limit: int = 5) -> str:
@@ -120,6 +130,7 @@ class _Checker:
             if c.action == "disable_sync"
         }
         self.kinds = _classify(changes, snapshot)
+        self.mass_delete = self._mass_deletes()
         self.out: list[Violation] = []
 
     def flag(
@@ -177,8 +188,9 @@ class _Checker:
         if live is not None and live.datasets is None:
             self.flag(
                 "namespace-not-empty", c,
-                f"the datasets of {self.where(c)} could not be read, so {verb} it cannot be shown to be safe",
-                "make sure the credentials of this server can list the namespace's datasets, then plan again",
+                f"could not verify that {self.where(c)} holds no datasets, so {verb} it cannot be shown "
+                f"to be safe: {live.datasets_error or 'its datasets could not be read'}",
+                _UNREADABLE_FIX,
             )
         elif live is not None and live.datasets:
             ds = live.datasets
@@ -201,6 +213,53 @@ class _Checker:
                 "set protect: false in the config if the namespace really must go"
                 + (", or restore its current attributes" if c.replace else ", or declare it present again"),
             )
+        mass = self.mass_delete.get(c.id)
+        if mass is not None:
+            self.check_mass_delete(c, *mass)
+
+    def _mass_deletes(self) -> dict[str, tuple[int, int, int]]:
+        """(deleted, live, threshold) by the id of the first delete of each server over its threshold.
+
+        Counted per plan, not per change: one delete is routine, but most of a server's
+        namespaces going at once is what a wrong -f, a wrong URL or an emptied file with
+        prune: true looks like. Servers with fewer than 10 namespaces are exempt: there, a
+        single delete is already a large share.
+        """
+        out: dict[str, tuple[int, int, int]] = {}
+        for server in self.config.servers:
+            state = self.snapshot.server(server.key)
+            live = len(state.namespaces) if state is not None else 0
+            if live < MASS_DELETE_MIN_NAMESPACES:
+                continue
+            deletes = [c for c in self.changes if c.action == "delete_namespace" and c.server == server.key]
+            count = len({c.namespace for c in deletes})
+            threshold = (
+                self.options.delete_threshold
+                if self.options.delete_threshold is not None
+                else server.delete_threshold
+            )
+            if count * 100 > threshold * live:
+                out[deletes[0].id] = (count, live, threshold)
+        return out
+
+    def check_mass_delete(self, c: Change, count: int, live: int, threshold: int) -> None:
+        from_cli = self.options.delete_threshold is not None
+        whose = "the delete threshold given with --delete-threshold" if from_cli else "its delete threshold"
+        allowed = self.options.allow_mass_delete
+        raise_it = (
+            "give a higher --delete-threshold"
+            if from_cli
+            else f"raise delete_threshold of server {c.server!r} in the config"
+        )
+        self.flag(
+            "mass-delete", c,
+            f"this plan would delete or replace {count} of {live} live namespaces "
+            f"({_percent(count, live, threshold)} %) on server {c.server!r}, above {whose} of {threshold} %"
+            + (" (allowed by --allow-mass-delete)" if allowed else ""),
+            f"if this is intended, re-run with --allow-mass-delete or {raise_it}; if not, check the -f "
+            f"files, the URL of server {c.server!r} and its prune setting",
+            "warning" if allowed else "error",
+        )
 
     def check_still_targeted(self, c: Change) -> None:
         """A sync row left pointing at a deleted namespace crash-loops the real sync service
@@ -237,6 +296,61 @@ class _Checker:
                 f"does not have (it has: {known})",
                 "use one of the server's object stores, or have the object store added to the server first",
             )
+        self.check_bucket_shared(c)
+
+    def check_bucket_shared(self, c: Change) -> None:
+        """Another live namespace on the new namespace's bucket: validate sees only declared ones.
+
+        The sync service tells namespaces apart by bucket, and a dataset's files live under
+        its name in the bucket, so a second namespace there mixes data; the usual cause is a
+        rename, which Hoss does not have.
+        """
+        state = self.snapshot.server(c.server)
+        if state is None:
+            return
+        server = self.config.server(c.server)
+        new = repr(c.namespace)
+        on = f"bucket {c.bucket!r} of object store {c.object_store!r}"
+        for other in sorted(state.namespaces.values(), key=lambda n: n.name):
+            if other.name == c.namespace or (other.object_store, other.bucket) != (c.object_store, c.bucket):
+                continue  # the namespace being replaced, or another bucket
+            old = repr(other.name)
+            declared = server.namespace(other.name) if server is not None else None
+            ref = (c.server, other.name)
+            # It leaves the bucket if this plan deletes it, and a replace does not put it back there.
+            stays = ref not in self.deleted or (
+                ref in self.created
+                and declared is not None
+                and (declared.object_store, declared.bucket) == (c.object_store, c.bucket)
+            )
+            rename = declared is None
+            if stays and rename:
+                message = (
+                    f"{self.where(c)} would be created on {on}, which live namespace {old} uses and this "
+                    f"config does not declare; this looks like a rename, but Hoss has no rename: {old} and "
+                    "its datasets stay where they are, and with the bucket shared the sync service, which "
+                    "tells namespaces apart by bucket, would mix the two namespaces' data"
+                )
+            elif stays:
+                message = (
+                    f"{self.where(c)} would be created on {on}, which live namespace {old} also uses; the "
+                    "sync service tells namespaces apart by bucket, so their data would get mixed up"
+                )
+            else:
+                gone = "replaces it on another bucket" if ref in self.created else "deletes it"
+                message = (
+                    f"{self.where(c)} would be created on {on}, which live namespace {old} uses until this "
+                    f"plan {gone}"
+                    + ("; this looks like a rename, but Hoss has no rename" if rename else "")
+                    + f": deleting {old} does not move its data, so its dataset files stay in the bucket, "
+                    f"mixed with the data of {new}, where they block those dataset names from being reused"
+                )
+            self.flag(
+                "bucket-shared", c, message,
+                f"choose another bucket for {new}, or keep the old namespace's name {old} in the config; "
+                f"to rename it, create {new} on another bucket, move the data there first, then delete {old}",
+                "warning",
+            )
 
     def check_disable(self, c: Change) -> None:
         kind = self.kinds[c.id]
@@ -249,9 +363,11 @@ class _Checker:
             what = "removing" if kind.removal else "downgrading from duplex to simplex"
             self.flag(
                 "datasets-syncing" if kind.removal else "duplex-datasets", c,
-                f"the datasets of {self.where(c)} could not be read, so {what} its sync target "
-                f"{target} cannot be shown to be safe",
-                "make sure the credentials of this server can list the namespace's datasets, then plan again",
+                f"could not verify that no dataset of {self.where(c)} "
+                f"{'has sync enabled' if kind.removal else 'uses duplex sync'}, so {what} its sync target "
+                f"{target} cannot be shown to be safe: "
+                f"{(live.datasets_error if live is not None else None) or 'its datasets could not be read'}",
+                _UNREADABLE_FIX,
             )
             return
         if kind.removal:

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from hossctl import __version__
-from hossctl.errors import HossctlError
+from hossctl.errors import HossctlError, Terminated
 
 DEFAULT_CONFIG = "hoss.yaml"
 
@@ -48,6 +48,9 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        except Terminated:
+            click.echo("Terminated.", err=True)
+            ctx.exit(143)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
@@ -84,6 +87,23 @@ def _config_option(func: Any) -> Any:
 
 def _config_paths(files: tuple[str, ...]) -> list[str]:
     return list(files) if files else [DEFAULT_CONFIG]
+
+
+def _mass_delete_options(func: Any) -> Any:
+    """--allow-mass-delete and --delete-threshold, shared by plan and apply (apply plans again)."""
+    func = click.option(
+        "--delete-threshold",
+        type=click.IntRange(0, 100),
+        default=None,
+        metavar="PCT",
+        help="Percent of a server's live namespaces a plan may delete or replace (overrides every "
+        "server's delete_threshold; default 30).",
+    )(func)
+    return click.option(
+        "--allow-mass-delete",
+        is_flag=True,
+        help="Turn mass-delete into a warning: allow deleting more than the delete threshold.",
+    )(func)
 
 
 @cli.command()
@@ -165,6 +185,7 @@ def export(
     is_flag=True,
     help="Turn target-unreachable and target-namespace-missing into warnings.",
 )
+@_mass_delete_options
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -175,8 +196,13 @@ def apply(
     parallelism: int,
     ca_bundle: str | None,
     no_target_check: bool,
+    allow_mass_delete: bool,
+    delete_threshold: int | None,
 ) -> None:
-    """Apply the config (after showing the plan and asking), or a PLANFILE saved by `plan --out`."""
+    """Apply the config (after showing the plan and asking), or a PLANFILE saved by `plan --out`.
+
+    A PLANFILE is applied only if the config (-f, default hoss.yaml) still plans to exactly it.
+    """
     from hossctl.apply_run import ApplyOptions, apply_config, apply_planfile
     from hossctl.plan import PlanOptions
 
@@ -185,13 +211,15 @@ def apply(
         json=as_json,
         parallelism=parallelism,
         ca_bundle=ca_bundle,
-        plan_options=PlanOptions(target_check=not no_target_check),
+        plan_options=PlanOptions(
+            target_check=not no_target_check,
+            allow_mass_delete=allow_mass_delete,
+            delete_threshold=delete_threshold,
+        ),
         debug=bool(ctx.obj and ctx.obj.get("debug")),
     )
-    if planfile is not None and files:
-        raise HossctlError("Give either a PLANFILE or -f config files to apply, not both.")
     if planfile is not None:
-        ctx.exit(apply_planfile(planfile, options))
+        ctx.exit(apply_planfile(planfile, _config_paths(files), options))
     ctx.exit(apply_config(_config_paths(files), options))
 
 
@@ -216,6 +244,7 @@ def apply(
 @click.option(
     "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
 )
+@_mass_delete_options
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -227,6 +256,8 @@ def plan(
     parallelism: int,
     no_target_check: bool,
     ca_bundle: str | None,
+    allow_mass_delete: bool,
+    delete_threshold: int | None,
 ) -> None:
     """Read the live servers, diff them against the config and show the changes and safety checks."""
     from hossctl.plan import PlanOptions
@@ -239,7 +270,11 @@ def plan(
         out=out,
         detailed_exitcode=detailed_exitcode,
         parallelism=parallelism,
-        options=PlanOptions(target_check=not no_target_check),
+        options=PlanOptions(
+            target_check=not no_target_check,
+            allow_mass_delete=allow_mass_delete,
+            delete_threshold=delete_threshold,
+        ),
         ca_bundle=ca_bundle,
         debug=bool(ctx.obj and ctx.obj.get("debug")),
     )
@@ -382,6 +417,14 @@ def validate(files: tuple[str, ...]) -> None:
     click.echo(summary_line(config))
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main() -> NoReturn:
+    import signal
+
+    # Without a handler SIGTERM kills the process mid-line and loses buffered output.
+    signal.signal(signal.SIGTERM, _terminated)
     cli.main(prog_name="hossctl")
     sys.exit(0)  # pragma: no cover - click exits itself

@@ -24,3 +24,10 @@ class HossctlError(Exception):
     def render(self) -> str:
         """What the CLI prints on stderr before exiting with ``exit_code``."""
         return f"Error: {self.message}"
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived outside apply's execution phase (which handles signals itself).
+
+    A BaseException like KeyboardInterrupt, so that no ``except Exception`` swallows it.
+    """

@@ -19,8 +19,11 @@ from typing import Any, Literal, TypeVar
 from hossctl.client import HossApiError, HossClient, ServerUnreachableError
 from hossctl.errors import HossctlError
 from hossctl.plan import Change, Plan, Summary
+from hossctl.preconditions import Found, moved
+from hossctl.reader import live_dataset, live_namespace
+from hossctl.snapshot import LiveDataset
 
-Status = Literal["done", "failed", "skipped"]
+Status = Literal["done", "failed", "blocked", "skipped", "unknown"]
 T = TypeVar("T")
 
 # A POST is not retried by the client (it is not idempotent); these answers mean the
@@ -36,6 +39,35 @@ _BACKOFF_CAP_S = 2.0
 
 class ChangeFailed(Exception):
     """A change whose mutation or read-back showed it did not take effect."""
+
+
+class ChangeBlocked(Exception):
+    """A change whose precondition no longer holds (or could not be read): it was not sent."""
+
+
+class Stop:
+    """A request to stop, shared between a signal handler and ``execute``.
+
+    After ``request`` no new change starts; changes already sent get ``grace_s`` seconds
+    to finish and be verified, and whatever is still in flight then is cancelled and
+    reported with an unknown outcome. ``running`` is kept current by ``execute`` so that a
+    second signal can name the changes whose outcome nobody will know.
+    """
+
+    def __init__(self, grace_s: float = 30.0) -> None:
+        self.grace_s = grace_s
+        self.signum: int | None = None
+        self.event = asyncio.Event()
+        self.running: dict[str, Change] = {}
+
+    def request(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self.event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
 
 
 @dataclass(frozen=True)
@@ -82,12 +114,20 @@ class ApplyResult:
         return self._with("failed")
 
     @property
+    def blocked(self) -> tuple[ChangeResult, ...]:
+        return self._with("blocked")
+
+    @property
     def skipped(self) -> tuple[ChangeResult, ...]:
         return self._with("skipped")
 
     @property
+    def unknown(self) -> tuple[ChangeResult, ...]:
+        return self._with("unknown")
+
+    @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped
+        return len(self.done) == len(self.results)
 
     @property
     def counts(self) -> Summary:
@@ -134,6 +174,7 @@ class Schedule:
         self.running: set[str] = set()
         self.done: set[str] = set()
         self.failed: set[str] = set()
+        self.halted = False  # interrupted: nothing new starts, although nothing failed
 
     def _check_acyclic(self) -> None:
         waiting = dict(self._waiting)
@@ -154,7 +195,7 @@ class Schedule:
 
     @property
     def stopped(self) -> bool:
-        return bool(self.failed)
+        return bool(self.failed) or self.halted
 
     def start(self, limit: int) -> list[str]:
         """Take up to ``limit`` ready changes (plan order) and mark them running."""
@@ -186,6 +227,8 @@ class Schedule:
         pending = [d for d in deps if d not in self.done]
         if pending:
             return f"not attempted: depends on {', '.join(pending)}, which was not attempted"
+        if self.halted and not self.failed:
+            return "not attempted: apply was interrupted"
         return "not attempted: apply stopped after a failure"
 
 
@@ -195,34 +238,92 @@ async def execute(
     *,
     parallelism: int = 16,
     on_event: Callable[[ChangeResult], None] | None = None,
+    stop: Stop | None = None,
 ) -> ApplyResult:
-    """Run the plan's changes as a graph with at most ``parallelism`` in flight."""
+    """Run the plan's changes as a graph with at most ``parallelism`` in flight.
+
+    Each destructive change first re-reads the facts it rests on (``Change.expect``); a
+    change whose facts moved is blocked, and like a failure it stops new changes from
+    starting. ``stop`` (set by a signal handler) stops new changes too, and bounds how long
+    the ones in flight may take.
+    """
     schedule = Schedule(plan.changes)
     by_id = {c.id: c for c in plan.changes}
     results: dict[str, ChangeResult] = {}
     tasks: dict[asyncio.Task[ChangeResult], str] = {}
     limit = max(1, parallelism)
-    while True:
-        for cid in schedule.start(limit - len(tasks)):
-            task = asyncio.create_task(_run(by_id[cid], clients))
-            tasks[task] = cid
-        if not tasks:
-            break
-        finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in finished:
-            cid = tasks.pop(task)
-            result = task.result()
-            results[cid] = result
-            schedule.finish(cid, result.status == "done")
-            if on_event is not None:
-                on_event(result)
+    context = _Context(clients)
+    loop = asyncio.get_running_loop()
+    stop_waiter = asyncio.ensure_future(stop.event.wait()) if stop is not None else None
+    deadline: float | None = None
+    try:
+        while True:
+            if stop is not None and stop.requested and deadline is None:
+                schedule.halted = True
+                deadline = loop.time() + stop.grace_s
+            for cid in schedule.start(limit - len(tasks)):
+                task = asyncio.create_task(_run(by_id[cid], context))
+                tasks[task] = cid
+                if stop is not None:
+                    stop.running[cid] = by_id[cid]
+            if not tasks:
+                break
+            waiting: set[asyncio.Future[Any]] = set(tasks)
+            if stop_waiter is not None and not stop_waiter.done():
+                waiting.add(stop_waiter)
+            timeout = None if deadline is None else max(0.0, deadline - loop.time())
+            finished, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for done in finished:
+                if done is stop_waiter:
+                    continue
+                cid = tasks.pop(done)  # type: ignore[call-overload]
+                result = done.result()
+                results[cid] = result
+                if stop is not None:
+                    stop.running.pop(cid, None)
+                schedule.finish(cid, result.status == "done")
+                if on_event is not None:
+                    on_event(result)
+            if deadline is not None and tasks and loop.time() >= deadline:
+                await _abandon(tasks, by_id, results, on_event, stop)
+                break
+    finally:
+        if stop_waiter is not None:
+            stop_waiter.cancel()
     for cid in schedule.not_attempted():
+        if cid in results:
+            continue
         change = by_id[cid]
         results[cid] = ChangeResult(
             change, "skipped", 0.0, schedule.why_not_attempted(cid, change.depends_on)
         )
     ordered = tuple(results[c.id] for c in plan.changes)
     return ApplyResult(ordered, _duplex_links(ordered))
+
+
+async def _abandon(
+    tasks: dict[asyncio.Task[ChangeResult], str],
+    by_id: Mapping[str, Change],
+    results: dict[str, ChangeResult],
+    on_event: Callable[[ChangeResult], None] | None,
+    stop: Stop | None,
+) -> None:
+    """Cancel what is still in flight after the grace period; its outcome is unknown."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for cid in tasks.values():
+        result = ChangeResult(
+            by_id[cid], "unknown", 0.0,
+            "outcome unknown: apply was interrupted while this change was in flight; "
+            "run `hossctl plan` to see whether it took effect",
+        )
+        results[cid] = result
+        if stop is not None:
+            stop.running.pop(cid, None)
+        if on_event is not None:
+            on_event(result)
+    tasks.clear()
 
 
 def _duplex_links(results: Sequence[ChangeResult]) -> tuple[DuplexLink, ...]:
@@ -239,18 +340,91 @@ def _duplex_links(results: Sequence[ChangeResult]) -> tuple[DuplexLink, ...]:
     return tuple(links)
 
 
-async def _run(change: Change, clients: Mapping[str, HossClient]) -> ChangeResult:
+class _Context:
+    """What the change functions share within one execution: the clients, and one
+    ``PUT /user/sync`` per server before its first dataset list (hoss-api.md §8.1)."""
+
+    def __init__(self, clients: Mapping[str, HossClient]) -> None:
+        self.clients = clients
+        self._user_sync: dict[str, asyncio.Future[None]] = {}
+
+    async def user_synced(self, server: str) -> None:
+        future = self._user_sync.get(server)
+        if future is None:
+            future = asyncio.ensure_future(self.clients[server].user_sync())
+            self._user_sync[server] = future
+        await asyncio.shield(future)
+
+
+async def _run(change: Change, context: _Context) -> ChangeResult:
     started = time.monotonic()
-    client = clients.get(change.server)
+    client = context.clients.get(change.server)
     try:
         if client is None:
             raise ChangeFailed(f"no connection to server {change.server!r} was set up")
-        await _ACTIONS[change.action](change, client)
+        await _ACTIONS[change.action](change, client, context)
+    except ChangeBlocked as exc:
+        return ChangeResult(change, "blocked", time.monotonic() - started, str(exc))
     except (ChangeFailed, HossctlError) as exc:
         return ChangeResult(change, "failed", time.monotonic() - started, str(exc))
     except Exception as exc:  # an unforeseen transport error must not hide the other results
         return ChangeResult(change, "failed", time.monotonic() - started, f"{type(exc).__name__}: {exc}")
     return ChangeResult(change, "done", time.monotonic() - started)
+
+
+async def _check_expect(change: Change, client: HossClient, context: _Context) -> None:
+    """Re-read what ``change.expect`` names and block the change if any of it moved.
+
+    The reads run concurrently (one round trip); only the ``PUT /user/sync`` that must
+    precede the first dataset list of a server adds one, once per server and run.
+    """
+    expect = change.expect
+    if expect is None or (expect.attributes is None and expect.sync_rows is None and expect.sync_row is None):
+        return
+    name = change.namespace
+
+    async def datasets() -> tuple[LiveDataset, ...] | None:
+        if expect.datasets is None:
+            return None
+        await context.user_synced(change.server)
+        try:
+            return tuple(live_dataset(row) for row in await client.list_datasets(name))
+        except HossApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def rows() -> list[dict[str, Any]] | None:
+        if expect.sync_rows is None and expect.sync_row is None:
+            return None
+        try:
+            return await client.get_sync(name)
+        except HossApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    try:
+        record, found_rows, found_datasets = await asyncio.gather(
+            client.get_namespace(name), rows(), datasets()
+        )
+    except HossctlError as exc:
+        raise ChangeBlocked(
+            f"could not verify that {change.server}/{name} is still as planned, so the change was not "
+            f"sent: {exc}"
+        ) from None
+    live = None if record is None else live_namespace(record, found_rows or ())
+    found = Found(
+        namespace=live,
+        rows=None if (live is None or found_rows is None) else live.sync,
+        datasets=None if live is None else found_datasets,
+    )
+    problems = moved(change, found)
+    if problems:
+        raise ChangeBlocked(
+            f"{'; '.join(problems)} after the plan was made, so the change was not sent; "
+            "run `hossctl plan` to review the new situation"
+        )
 
 
 def _backoff(attempt: int) -> float:
@@ -303,7 +477,7 @@ def _where(change: Change) -> str:
     return f"namespace {change.namespace!r} on {change.server}"
 
 
-async def _create_namespace(change: Change, client: HossClient) -> None:
+async def _create_namespace(change: Change, client: HossClient, context: _Context) -> None:
     attempt = 0
     while True:
         try:
@@ -313,7 +487,14 @@ async def _create_namespace(change: Change, client: HossClient) -> None:
             break
         except HossApiError as exc:
             if exc.status == 403:
-                # An earlier attempt whose answer was lost, or someone else: fine iff it is what we asked.
+                if attempt == 0 and change.expect is not None and change.expect.absent:
+                    # No attempt of ours can have reached the server yet: someone else made it.
+                    raise ChangeBlocked(
+                        f"namespace {change.server}/{change.namespace} appeared after the plan was made "
+                        "(the server answered 403: it already exists), so it was not created; run "
+                        "`hossctl plan` to review the new situation"
+                    ) from None
+                # An earlier attempt whose answer was lost: fine iff it is what we asked.
                 break
             attempt += 1
             if attempt >= _CREATE_ATTEMPTS or not _transient(exc, _CREATE_RETRY_STATUSES):
@@ -331,7 +512,8 @@ async def _create_namespace(change: Change, client: HossClient) -> None:
         raise ChangeFailed(f"{_where(change)} exists with different attributes: {'; '.join(differences)}")
 
 
-async def _delete_namespace(change: Change, client: HossClient) -> None:
+async def _delete_namespace(change: Change, client: HossClient, context: _Context) -> None:
+    await _check_expect(change, client, context)
     await client.delete_namespace(change.namespace)
     if await _read(lambda: client.get_namespace(change.namespace)) is not None:
         raise ChangeFailed(f"{_where(change)} is still there despite a success answer to the DELETE")
@@ -351,7 +533,7 @@ def _matching_rows(rows: Sequence[Mapping[str, Any]], change: Change) -> list[Ma
     ]
 
 
-async def _enable_sync(change: Change, client: HossClient) -> None:
+async def _enable_sync(change: Change, client: HossClient, context: _Context) -> None:
     await client.put_sync(
         change.namespace,
         change.target_core_service or "",
@@ -372,7 +554,8 @@ async def _enable_sync(change: Change, client: HossClient) -> None:
         )
 
 
-async def _disable_sync(change: Change, client: HossClient) -> None:
+async def _disable_sync(change: Change, client: HossClient, context: _Context) -> None:
+    await _check_expect(change, client, context)
     await client.delete_sync(
         change.namespace, change.target_core_service or "", change.target_namespace or ""
     )
@@ -383,7 +566,7 @@ async def _disable_sync(change: Change, client: HossClient) -> None:
         )
 
 
-_ACTIONS: dict[str, Callable[[Change, HossClient], Awaitable[None]]] = {
+_ACTIONS: dict[str, Callable[[Change, HossClient, _Context], Awaitable[None]]] = {
     "create_namespace": _create_namespace,
     "delete_namespace": _delete_namespace,
     "enable_sync": _enable_sync,

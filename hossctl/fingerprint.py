@@ -12,11 +12,13 @@ the servers, recomputes the digests for the same changes and compares. Keys:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
 
+from hossctl.model import Config
 from hossctl.plan import Change
 from hossctl.snapshot import LiveNamespace, Snapshot
 
@@ -58,3 +60,21 @@ def facts_for(changes: Sequence[Change], snapshot: Snapshot) -> dict[str, str]:
         live = None if state is None else state.namespace(name)
         facts[f"namespace:{server}/{name}"] = _digest(_namespace_fact(live))
     return dict(sorted(facts.items()))
+
+
+def _without_positions(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_positions(v) for k, v in value.items() if k != "position"}
+    if isinstance(value, list | tuple):
+        return [_without_positions(v) for v in value]
+    return value
+
+
+def config_digest(config: Config) -> str:
+    """SHA-256 of everything the config declares, after interpolation, positions aside.
+
+    A saved plan records it, and ``apply PLANFILE`` compares it with the config it is given,
+    so that a plan is only ever applied together with the config it was made from (and
+    comments or reformatting of that config do not count as a difference).
+    """
+    return _digest([_without_positions(dataclasses.asdict(server)) for server in config.servers])

@@ -42,6 +42,34 @@ class PlanOptions:
     delete_threshold: int | None = None
 
 
+DatasetRule = Literal["none", "none-syncing", "none-duplex"]
+Row = tuple[str, str, str]  # exact target_core_service, target namespace, sync type
+
+
+@dataclass(frozen=True)
+class Expect:
+    """The live facts a change rests on, read again just before its write.
+
+    Hoss has no conditional writes, so the executor re-reads these facts and compares
+    them immediately before each destructive request: whatever moved between plan and
+    write (a dataset created while apply waited at its prompt, a second run acting at the
+    same time) blocks the change instead of being destroyed by it.
+
+    * ``absent``: a create; the server's own 403 on the first attempt is the check.
+    * ``attributes``: (description, object_store, bucket) of the live namespace.
+    * ``sync_rows``: every outgoing sync row of the namespace, exactly (a delete removes them all).
+    * ``sync_row``: the exact row a disable removes must still be there, with this type.
+    * ``datasets``: what its dataset list must show: ``none`` at all (a delete), ``none-syncing``
+      (a sync target's removal), ``none-duplex`` (a duplex → simplex change).
+    """
+
+    absent: bool = False
+    attributes: tuple[str, str, str] | None = None
+    sync_rows: tuple[Row, ...] | None = None
+    sync_row: Row | None = None
+    datasets: DatasetRule | None = None
+
+
 @dataclass(frozen=True)
 class Change:
     """One operation on one server.
@@ -71,6 +99,8 @@ class Change:
     sync_type: str | None = None
     # The config server key the sync target points at, when it is managed here.
     target_server: str | None = None
+    # What must still hold on the server just before the write (None: nothing is re-read).
+    expect: Expect | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, cast
 
-from hossctl.plan import Change, Plan, Violation
+from hossctl.plan import Change, Expect, Plan, Row, Violation
 
 FORMAT_VERSION = "1"
 SCHEMA = "plan.schema.json"
@@ -18,6 +18,42 @@ SCHEMA = "plan.schema.json"
 
 class PlanFormatError(ValueError):
     """The document is not a plan this version of hossctl understands (one sentence)."""
+
+
+def _row_to_dict(row: Row) -> dict[str, str]:
+    return {"target_core_service": row[0], "target_namespace": row[1], "sync_type": row[2]}
+
+
+def _row_from_dict(row: Mapping[str, str]) -> Row:
+    return (row["target_core_service"], row["target_namespace"], row["sync_type"])
+
+
+def expect_to_dict(e: Expect | None) -> dict[str, Any] | None:
+    if e is None:
+        return None
+    attrs = e.attributes
+    return {
+        "absent": e.absent,
+        "attributes": None
+        if attrs is None
+        else {"description": attrs[0], "object_store": attrs[1], "bucket": attrs[2]},
+        "sync_rows": None if e.sync_rows is None else [_row_to_dict(r) for r in e.sync_rows],
+        "sync_row": None if e.sync_row is None else _row_to_dict(e.sync_row),
+        "datasets": e.datasets,
+    }
+
+
+def expect_from_dict(d: Mapping[str, Any] | None) -> Expect | None:
+    if d is None:
+        return None
+    attrs = d["attributes"]
+    return Expect(
+        absent=d["absent"],
+        attributes=None if attrs is None else (attrs["description"], attrs["object_store"], attrs["bucket"]),
+        sync_rows=None if d["sync_rows"] is None else tuple(_row_from_dict(r) for r in d["sync_rows"]),
+        sync_row=None if d["sync_row"] is None else _row_from_dict(d["sync_row"]),
+        datasets=d["datasets"],
+    )
 
 
 def change_to_dict(c: Change) -> dict[str, Any]:
@@ -30,6 +66,7 @@ def change_to_dict(c: Change) -> dict[str, Any]:
         "depends_on": list(c.depends_on),
         "replace": c.replace,
         "forced_by": list(c.forced_by),
+        "expect": expect_to_dict(c.expect),
     }
     if c.action == "create_namespace":
         out.update(description=c.description or "", object_store=c.object_store or "", bucket=c.bucket or "")
@@ -128,6 +165,7 @@ def plan_from_dict(doc: Any) -> Plan:
             target_namespace=c.get("target_namespace"),
             sync_type=c.get("sync_type"),
             target_server=c.get("target_server"),
+            expect=expect_from_dict(c.get("expect")),
         )
         for c in doc["changes"]
     )

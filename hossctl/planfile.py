@@ -1,14 +1,21 @@
 """Saved plans (``plan --out FILE``) for ``apply FILE``.
 
-The file holds everything apply needs to act without the config: the plan (the same JSON
-as ``plan --json``, plus the fingerprint facts) and, per server key, the base URL and the
-*name* of the environment variable holding its PAT. Credential values are never written.
+A plan file is a record of what was reviewed, not an authority: ``apply PLANFILE`` loads
+the config again (from ``-f``), checks that it is the config the plan was made from
+(``config_digest``), plans it again against freshly read servers with apply's own options,
+and applies only if that fresh plan is exactly the saved one. So a plan file edited by
+hand can make apply refuse, never act: server URLs and PAT variables come from the
+config alone, and every safety check runs again. The file holds the plan (the same JSON
+as ``plan --json``, plus the fingerprint facts), the config digest and, per server key,
+the base URL and the *name* of the PAT variable, for people reading it. Credential
+values are never written.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -16,28 +23,47 @@ from typing import Any
 
 from hossctl.errors import HossctlError
 from hossctl.plan import Plan
-from hossctl.plan_json import FORMAT_VERSION, PlanFormatError, plan_from_dict, plan_to_dict
+from hossctl.plan_json import FORMAT_VERSION, PlanFormatError, change_to_dict, plan_from_dict, plan_to_dict
 
 KIND = "hossctl-plan"
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
 class SavedPlan:
     plan: Plan
     servers: Mapping[str, tuple[str, str]]  # key -> (base URL, name of the PAT variable)
+    config_digest: str
+    config_files: tuple[str, ...] = ()  # as given to plan, for messages only
 
 
-def to_document(plan: Plan, servers: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
+def to_document(
+    plan: Plan,
+    servers: Mapping[str, tuple[str, str]],
+    *,
+    config_digest: str,
+    config_files: Sequence[str] = (),
+) -> dict[str, Any]:
     return {
         "kind": KIND,
         "format_version": FORMAT_VERSION,
+        "config_digest": config_digest,
+        "config_files": list(config_files),
         "servers": {key: {"url": url, "pat_env": env} for key, (url, env) in sorted(servers.items())},
         "plan": plan_to_dict(plan, include_facts=True),
     }
 
 
-def save(path: str | Path, plan: Plan, servers: Mapping[str, tuple[str, str]]) -> None:
-    text = json.dumps(to_document(plan, servers), indent=2, ensure_ascii=False) + "\n"
+def save(
+    path: str | Path,
+    plan: Plan,
+    servers: Mapping[str, tuple[str, str]],
+    *,
+    config_digest: str,
+    config_files: Sequence[str] = (),
+) -> None:
+    document = to_document(plan, servers, config_digest=config_digest, config_files=config_files)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -71,6 +97,12 @@ def from_document(doc: Any) -> SavedPlan:
             f"version {FORMAT_VERSION!r}; run plan again with this hossctl"
         )
     servers = _servers(doc)
+    digest = doc.get("config_digest")
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise PlanFormatError("it has no valid config_digest")
+    files = doc.get("config_files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise PlanFormatError("its config_files is not a list of paths")
     plan = plan_from_dict(doc.get("plan"))
     for change in plan.changes:
         keys = [change.server]
@@ -79,7 +111,9 @@ def from_document(doc: Any) -> SavedPlan:
         for key in keys:
             if key not in servers:
                 raise PlanFormatError(f"change {change.id!r} refers to server {key!r}, which is not listed")
-    return SavedPlan(plan=plan, servers=MappingProxyType(servers))
+    return SavedPlan(
+        plan=plan, servers=MappingProxyType(servers), config_digest=digest, config_files=tuple(files)
+    )
 
 
 def load(path: str | Path) -> SavedPlan:
@@ -108,3 +142,39 @@ def load(path: str | Path) -> SavedPlan:
         return from_document(doc)
     except PlanFormatError as exc:
         raise HossctlError(f"The plan file {where!r} cannot be used: {exc}.") from None
+
+
+def _fact_label(key: str) -> str:
+    kind, _, what = key.partition(":")
+    if kind == "namespace":
+        return f"namespace {what}"
+    if kind == "object_stores":
+        return f"the object stores of {what}"
+    return key
+
+
+def differences(saved: Plan, fresh: Plan) -> list[str]:
+    """How a saved plan differs from the plan made now from the same config, in words.
+
+    Empty means apply may go ahead: the same changes, resting on the same live facts.
+    """
+    out: list[str] = []
+    old = {c.id: change_to_dict(c) for c in saved.changes}
+    new = {c.id: change_to_dict(c) for c in fresh.changes}
+    gone = [cid for cid in old if cid not in new]
+    added = [cid for cid in new if cid not in old]
+    edited = [cid for cid in old if cid in new and old[cid] != new[cid]]
+    if gone:
+        out.append(f"the plan file has changes the config no longer calls for ({', '.join(gone[:5])})")
+    if added:
+        out.append(f"the config now calls for changes the plan file lacks ({', '.join(added[:5])})")
+    if edited:
+        out.append(f"changes differ from what the config calls for ({', '.join(edited[:5])})")
+    if not (gone or added or edited) and list(old) != list(new):
+        out.append("the changes are in another order than the config calls for")
+    facts = sorted(k for k in set(saved.facts) | set(fresh.facts) if saved.facts.get(k) != fresh.facts.get(k))
+    if facts:
+        shown = ", ".join(_fact_label(k) for k in facts[:5])
+        more = f" and {len(facts) - 5} more" if len(facts) > 5 else ""
+        out.append(f"the live state it rests on has changed ({shown}{more})")
+    return out

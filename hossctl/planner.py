@@ -40,7 +40,7 @@ from types import MappingProxyType
 from hossctl.checks import run_checks
 from hossctl.fingerprint import facts_for
 from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import ACTIONS, Action, Change, Plan, PlanOptions
+from hossctl.plan import ACTIONS, Action, Change, DatasetRule, Expect, Plan, PlanOptions
 from hossctl.snapshot import LiveNamespace, LiveSyncTarget, ServerState, Snapshot
 from hossctl.urls import is_addressable
 
@@ -70,6 +70,7 @@ class _Draft:
     target_namespace: str | None = None
     sync_type: str | None = None
     target_server: str | None = None
+    expect: Expect | None = None
     deps: list[_Draft] = field(default_factory=list)
 
 
@@ -84,6 +85,14 @@ class _Want:
 
 def _attrs_of(obj: Namespace | LiveNamespace) -> dict[str, str]:
     return {"description": obj.description, "object_store": obj.object_store, "bucket": obj.bucket}
+
+
+def _attributes(live: LiveNamespace) -> tuple[str, str, str]:
+    return (live.description, live.object_store, live.bucket)
+
+
+def _row(row: LiveSyncTarget) -> tuple[str, str, str]:
+    return (row.target_core_service, row.target_namespace, row.sync_type)
 
 
 def forced_by(live: LiveNamespace, want: Namespace) -> tuple[str, ...]:
@@ -173,6 +182,11 @@ class _Builder:
         draft = _Draft(
             action="delete_namespace", server=ref[0], namespace=ref[1], reason=why,
             base_id=f"{ref[0]}/{ref[1]}/delete", sort_key=ref, replace=bool(forced), forced_by=forced,
+            expect=Expect(
+                attributes=_attributes(live),
+                sync_rows=tuple(sorted(_row(r) for r in live.sync)),
+                datasets="none",
+            ),
         )
         self.deletes[ref] = draft
         self.drafts.append(draft)
@@ -183,6 +197,7 @@ class _Builder:
             action="create_namespace", server=server, namespace=ns.name, reason=why,
             base_id=f"{server}/{ns.name}/create", sort_key=(server, ns.name), replace=bool(forced),
             forced_by=forced, description=ns.description, object_store=ns.object_store, bucket=ns.bucket,
+            expect=Expect(absent=True),
         )
         self.creates[(server, ns.name)] = draft
         self.drafts.append(draft)
@@ -266,7 +281,7 @@ class _Builder:
                     source = self.core_to_server.get(key[0], key[0])
                     why = f"reverse direction of a duplex link that {source}/{key[1]} no longer declares"
                 for row in present:
-                    self.add_disable(ref, row, why)
+                    self.add_disable(ref, row, why, "none-syncing")
                 continue
             matching = [r for r in present if r.sync_type == w.type]
             if matching:
@@ -281,7 +296,11 @@ class _Builder:
                 continue
             if present:
                 why = f"sync type changes {present[0].sync_type} -> {w.type}"
-                disables = [self.add_disable(ref, row, why) for row in present]
+                downgrade: DatasetRule | None = "none-duplex" if w.type != "duplex" else None
+                disables = [
+                    self.add_disable(ref, row, why, downgrade if row.sync_type == "duplex" else None)
+                    for row in present
+                ]
             else:
                 disables = []
                 old_type = replaced_rows.get(key)
@@ -293,14 +312,21 @@ class _Builder:
                     why = w.reason
             self.add_enable(ref, key, w, why, disables)
 
-    def add_disable(self, ref: NsRef, row: LiveSyncTarget, why: str) -> _Draft:
+    def add_disable(
+        self, ref: NsRef, row: LiveSyncTarget, why: str, datasets: DatasetRule | None = None
+    ) -> _Draft:
+        """``datasets``: what the namespace's datasets must not do for this disable to be safe:
+        a removal leaves no dataset syncing, a duplex → simplex change no dataset on duplex."""
         canonical, tn = _sync_key(row)
+        live = self.live(ref)
+        assert live is not None  # the row was read from it
         draft = _Draft(
             action="disable_sync", server=ref[0], namespace=ref[1], reason=why,
             base_id=f"{ref[0]}/{ref[1]}/sync:{row.target_core_service}#{tn}/disable",
             sort_key=(*ref, canonical, tn, row.target_core_service),
             target_core_service=row.target_core_service, target_namespace=tn, sync_type=row.sync_type,
             target_server=self.core_to_server.get(canonical),
+            expect=Expect(attributes=_attributes(live), sync_row=_row(row), datasets=datasets),
         )
         self.disables_by_key.setdefault((*ref, canonical, tn), []).append(draft)
         self.drafts.append(draft)
@@ -355,6 +381,7 @@ class _Builder:
                 replace=d.replace, forced_by=d.forced_by, description=d.description,
                 object_store=d.object_store, bucket=d.bucket, target_core_service=d.target_core_service,
                 target_namespace=d.target_namespace, sync_type=d.sync_type, target_server=d.target_server,
+                expect=d.expect,
             )
             for d in ordered
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -20,6 +20,31 @@ from hossctl.model import Config
 from hossctl.plan import Plan, PlanOptions
 from hossctl.reader import read_datasets, read_snapshot
 from hossctl.snapshot import Snapshot
+
+ADMIN_ROLES = frozenset({"admin", "service"})
+
+
+async def require_admin_role(clients: Mapping[str, HossClient], servers: Iterable[str]) -> None:
+    """Refuse, before any dataset read or write, a server whose token is not admin (or service).
+
+    Such a token could plan only half-truths: dataset lists show only what its groups can
+    see (§8.1), so a namespace full of other people's data would pass ``namespace-not-empty``,
+    and the server would refuse its writes anyway (§2.5). Reading with it is fine, so a server
+    with nothing to change or check needs no admin.
+    """
+    for key in sorted(set(servers)):
+        client = clients.get(key)
+        if client is None:
+            continue
+        role = await client.role()
+        if role in ADMIN_ROLES:
+            continue
+        has = f"role {role[:40]!r}" if role is not None else "no role claim"
+        raise HossctlError(
+            f"server '{key}' has changes to plan, but its token has {has}, and planning changes needs "
+            "role 'admin' (or 'service'), the only roles that see every dataset and may write: "
+            f"use the PAT of a user with the admin role in ${client.pat_env}"
+        )
 
 
 @dataclass(frozen=True)
@@ -39,6 +64,7 @@ async def compute_plan(
     snapshot = await read_snapshot(config, clients, parallelism=parallelism)
     changes = planner.diff(config, snapshot)
     needs = checks.dataset_reads_needed(changes)
+    await require_admin_role(clients, {c.server for c in changes} | {key for key, _ in needs})
     if needs:
         snapshot = await read_datasets(snapshot, clients, needs, parallelism=parallelism)
     plan = planner.make_plan(config, snapshot, options or PlanOptions())
@@ -82,6 +108,28 @@ def _write(text: str, *, err: bool = False) -> None:
     stream.flush()
 
 
+def _refuse_config_as_out(out: str, sources: Sequence[str]) -> None:
+    """Refuse, before any network, an ``--out`` that is one of the config files.
+
+    Saving there would replace the desired state with a plan of it: the next plan would
+    read JSON as config, and with ``prune: true`` the lost declarations look like
+    namespaces to delete. A symlink or hard link to the file counts as the file.
+    """
+    real = os.path.realpath(out)
+    for source in sources:
+        same = real == source
+        if not same and os.path.exists(out) and os.path.exists(source):
+            try:
+                same = os.path.samefile(out, source)
+            except OSError:
+                same = False
+        if same:
+            raise HossctlError(
+                f"--out {out} is one of the config files being planned ({source}); saving the plan there "
+                "would overwrite the config: choose another path for --out"
+            )
+
+
 def plan_command(
     paths: Sequence[str],
     *,
@@ -105,6 +153,8 @@ def plan_command(
     if conflicting_outputs:
         raise HossctlError("--json and --markdown cannot be combined: choose one output format")
     config = load_config(list(paths))
+    if out:
+        _refuse_config_as_out(out, config.sources)
     for warning in config.warnings:
         _write(str(warning), err=True)
     run = run_plan(config, parallelism=parallelism, options=options, ca_bundle=ca_bundle, debug=debug)
@@ -129,7 +179,9 @@ def plan_command(
         return 1
     if out:
         servers = {server.key: (server.url, server.pat_env) for server in config.servers}
-        planfile.save(out, plan, servers)
+        from hossctl.fingerprint import config_digest
+
+        planfile.save(out, plan, servers, config_digest=config_digest(config), config_files=list(paths))
         _write(f"Saved the plan to {out}; apply it with: hossctl apply {out}", err=True)
     if detailed_exitcode and plan.has_changes:
         return 2

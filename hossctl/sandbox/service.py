@@ -178,6 +178,10 @@ class Sandbox:
         """Create a namespace; raises store.NotFound / store.AlreadyExists like the API would."""
         self._store.create_namespace(name, description, object_store, bucket if bucket is not None else name)
 
+    def delete_namespace(self, name: str) -> None:
+        """Delete a namespace as the API would (cascading its datasets and sync rows): a second writer."""
+        self._store.delete_namespace(name)
+
     def seed_sync(
         self, namespace: str, target_core_service: str, target_namespace: str, sync_type: str
     ) -> None:

@@ -131,7 +131,7 @@ def test_plan_file_is_applied_as_saved(pair: Pair, tmp_path: Path) -> None:
     plan_path = str(tmp_path / "plan.json")
     planned = hossctl("plan", "-f", config, "--out", plan_path)
     assert planned.exit_code == 0, planned.output
-    result = hossctl("apply", plan_path, "--json")
+    result = hossctl("apply", plan_path, "-f", config, "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     _conforms(document)
@@ -152,10 +152,10 @@ def test_stale_plan_file_is_refused(pair: Pair, tmp_path: Path) -> None:
     # Someone else changes a namespace the plan touches (the sync target) meanwhile.
     cloud.seed_sync("later", onprem.core_url, "later", "simplex")
     before = (state(onprem), state(cloud))
-    result = hossctl("apply", plan_path)
+    result = hossctl("apply", plan_path, "-f", config)
     assert result.exit_code == 1
     assert "stale" in result.output
-    assert "namespace:cloud/later" in result.output
+    assert "namespace cloud/later" in result.output
     assert (state(onprem), state(cloud)) == before
 
 
@@ -223,50 +223,96 @@ class _AtPrompt(io.BytesIO):
         return super().readline(size)
 
 
-def test_failures_are_all_reported_with_done_and_not_attempted(pair: Pair, tmp_path: Path) -> None:
-    """Another writer gets in between plan and apply: verification makes this run fail loudly."""
+def test_a_world_that_moved_at_the_prompt_is_not_applied(pair: Pair, tmp_path: Path) -> None:
+    """Another writer gets in while apply waits for 'yes': apply plans again and refuses."""
     onprem, cloud = pair
     for sb in pair:
         sb.seed_namespace("x", description="Managed", bucket="x")
     config = write_config(
         tmp_path,
         pair,
+        {"p": ns("p"), "x": ns("x", {"target": "cloud", "type": "simplex"})},
+        {"x": ns("x")},
+    )
+    before_onprem = state(onprem)
+    seen: dict[str, Any] = {}
+
+    def someone_else() -> None:
+        onprem.seed_sync("x", cloud.core_url, "x", "duplex")
+        cloud.seed_namespace("r", description="Not ours", bucket="elsewhere")
+        seen["cloud"] = state(cloud)
+
+    result = hossctl("apply", "-f", config, input=_AtPrompt(b"yes\n", someone_else))
+    assert result.exit_code == 1, result.output
+    assert "The live state changed while apply waited for confirmation" in result.output
+    assert f"the sync targets of onprem/x changed: {cloud.core_url}#x (duplex) appeared" in result.output
+    assert "nothing was applied" in result.output
+    after = state(onprem)
+    assert after["x"][3] == [(cloud.core_url, "x", "duplex")]  # only the other writer's row
+    assert set(after) == set(before_onprem)  # 'p' was not created
+    assert state(cloud) == seen["cloud"]
+
+
+def test_failures_are_all_reported_with_done_blocked_and_not_attempted(pair: Pair, tmp_path: Path) -> None:
+    """Another writer acts between plan and write: the changes it affects fail or are blocked, loudly,
+    and what it made is never overwritten."""
+    import asyncio
+
+    from hossctl.apply_run import ApplyOptions, _clients, report_lines, result_document
+    from hossctl.executor import ApplyResult, execute
+    from hossctl.loader import load_config
+    from hossctl.workflow import compute_plan
+
+    onprem, cloud = pair
+    for sb in pair:
+        sb.seed_namespace("x", description="Managed", bucket="x")
+    path = write_config(
+        tmp_path,
+        pair,
         {"p": ns("p"), "r": ns("r"), "x": ns("x", {"target": "cloud", "type": "simplex"})},
         {"x": ns("x"), "r": ns("r", {"target": "onprem", "type": "simplex"})},
     )
+    config = load_config([path])
 
-    def someone_else() -> None:
-        onprem.seed_sync("x", cloud.core_url, "x", "duplex")  # our simplex PUT becomes a silent no-op
-        cloud.seed_namespace("r", description="Not ours", bucket="elsewhere")
+    async def run() -> ApplyResult:
+        async with _clients(config, ApplyOptions()) as clients:
+            plan = (await compute_plan(config, clients)).plan
+            onprem.seed_sync("x", cloud.core_url, "x", "duplex")  # our simplex PUT becomes a silent no-op
+            cloud.seed_namespace("r", description="Not ours", bucket="elsewhere")
+            return await execute(plan, clients)
 
-    result = hossctl("apply", "-f", config, "--json", input=_AtPrompt(b"yes\n", someone_else))
-    assert result.exit_code == 1, result.output
-    human = result.stderr
-    assert "Apply failed: 2 done, 2 failed, 1 not attempted." in human
-    assert "cloud/r/create" in human and "exists with different attributes" in human
-    assert "description is 'Not ours', not 'Managed'" in human
+    result = asyncio.run(run())
+    human = "\n".join(report_lines(result))
+    assert "Apply failed: 2 done, 1 failed, 1 blocked, 1 not attempted." in human
+    assert "cloud/r/create: namespace cloud/r appeared after the plan was made" in human
     assert "has sync type duplex, not simplex" in human
-    assert "✗ cloud/r/create" in human
-    document = json.loads(result.stdout)
+    assert "Blocked (not sent: the live state moved after the plan was made):" in human
+    document = result_document(result, None)
     _conforms(document)
     statuses = {(c["server"], c["namespace"], c["action"]): c["status"] for c in document["changes"]}
     assert statuses == {
         ("onprem", "p", "create_namespace"): "done",
         ("onprem", "r", "create_namespace"): "done",
-        ("cloud", "r", "create_namespace"): "failed",
+        ("cloud", "r", "create_namespace"): "blocked",
         ("onprem", "x", "enable_sync"): "failed",
         ("cloud", "r", "enable_sync"): "skipped",
     }
     assert document["status"] == "failed"
-    assert document["summary"]["not_attempted"] == 1
+    assert (document["summary"]["blocked"], document["summary"]["not_attempted"]) == (1, 1)
+    assert state(cloud)["r"][:3] == ("Not ours", "default", "elsewhere")  # the other writer's, untouched
     assert sorted_rows(cloud, "r") == []  # the skipped enable really was not attempted
 
 
-def test_planfile_and_config_files_together_are_refused(pair: Pair, tmp_path: Path) -> None:
-    config = write_config(tmp_path, pair, {}, {})
-    result = hossctl("apply", "plan.json", "-f", config)
+def test_a_plan_file_is_applied_only_with_its_own_config(pair: Pair, tmp_path: Path) -> None:
+    config = write_config(tmp_path, pair, {"saved": ns("saved")}, {})
+    other = write_config(tmp_path, pair, {"saved": ns("saved", description="Other")}, {}, name="other.yaml")
+    plan_path = str(tmp_path / "plan.json")
+    assert hossctl("plan", "-f", config, "--out", plan_path).exit_code == 0
+    before = (state(pair[0]), state(pair[1]))
+    result = hossctl("apply", plan_path, "-f", other)
     assert result.exit_code == 1
-    assert "not both" in result.output
+    assert f"Plan file {plan_path} was not made from the config in {other}" in result.output
+    assert (state(pair[0]), state(pair[1])) == before
 
 
 def test_plan_file_with_violations_is_refused(pair: Pair, tmp_path: Path) -> None:
@@ -291,7 +337,10 @@ def test_plan_file_with_violations_is_refused(pair: Pair, tmp_path: Path) -> Non
     )
     path = tmp_path / "bad-plan.json"
     planfile.save(
-        path, Plan(changes=(delete,), violations=(violation,)), {"onprem": (onprem.url, "ONPREM_PAT")}
+        path,
+        Plan(changes=(delete,), violations=(violation,)),
+        {"onprem": (onprem.url, "ONPREM_PAT")},
+        config_digest="0" * 64,
     )
     before = (state(onprem), state(cloud))
     result = hossctl("apply", str(path))

@@ -46,12 +46,18 @@ class World:
         self.cloud_ns: dict[str, Any] = {
             "raw": {"description": "Raw data", "object_store": "default", "bucket": "raw"},
         }
+        self.lab_fields: dict[str, Any] = {}  # more fields of server lab, such as prune
 
     def config(self, *, lab_url: str | None = None) -> str:
         doc = {
             "version": 1,
             "servers": {
-                "lab": {"url": lab_url or self.lab.url, "pat_env": "LAB_PAT", "namespaces": self.lab_ns},
+                "lab": {
+                    "url": lab_url or self.lab.url,
+                    "pat_env": "LAB_PAT",
+                    **self.lab_fields,
+                    "namespaces": self.lab_ns,
+                },
                 "cloud": {"url": self.cloud.url, "pat_env": "CLOUD_PAT", "namespaces": self.cloud_ns},
             },
         }
@@ -198,22 +204,33 @@ def _case(world: World, case: str) -> None:
         cloud.seed_namespace("feeder", description="Feeder", bucket="feeder")
         cloud.seed_sync("feeder", lab.core_url, "gone", "simplex")
         world.lab_ns["gone"] = {"ensure": "absent"}
+    elif case == "bucket-shared":
+        lab.seed_namespace("old-name", description="Old", bucket="shared")
+        world.lab_ns["new-name"] = {"description": "New", "object_store": "default", "bucket": "shared"}
+    elif case == "mass-delete":
+        # lab holds default, raw and 10 more; prune with only raw declared deletes 11 of 12.
+        for i in range(10):
+            lab.seed_namespace(f"m{i:02d}", bucket=f"m{i:02d}")
+        world.lab_fields["prune"] = True
 
 
 # Every check id of the interface, so a new check cannot go without an end-to-end case.
 CHECKS = list(get_args(CheckId))
+# Checks that only ever warn: the plan exits 0 and can be applied.
+WARNING_ONLY = {"bucket-shared"}
 
 
 @pytest.mark.parametrize("check", CHECKS)
 def test_every_safety_check_end_to_end(world: World, check: str) -> None:
     _case(world, check)
+    severity, exit_code = ("warning", 0) if check in WARNING_ONLY else ("error", 1)
     code, doc = world.plan_json()
-    assert code == 1
-    found = {v["check"] for v in doc["violations"] if v["severity"] == "error"}
+    assert code == exit_code
+    found = {v["check"] for v in doc["violations"] if v["severity"] == severity}
     assert check in found, doc["violations"]
     assert doc["changes"], "a plan with violations is still printed in full"
     text = world.plan()
-    assert text.exit_code == 1 and check in text.stdout
+    assert text.exit_code == exit_code and check in text.stdout
     assert "Traceback" not in text.output
 
 
@@ -272,3 +289,123 @@ def test_a_partner_declared_without_namespaces_is_read_but_left_alone(world: Wor
     assert code == 1
     assert {(v["check"], v["severity"]) for v in doc["violations"]} == {("target-namespace-missing", "error")}
     assert {c["server"] for c in doc["changes"]} == {"lab"}
+
+
+def test_a_rename_onto_the_old_bucket_is_a_warning_naming_both(world: World) -> None:
+    """Issue 9, case 7: the live, undeclared imaging-archive keeps its bucket and its datasets."""
+    world.lab.seed_namespace("imaging-archive", description="Imaging", bucket="imaging-archive")
+    world.lab_ns["microscopy-archive"] = {
+        "description": "Microscopy archive",
+        "object_store": "default",
+        "bucket": "imaging-archive",
+    }
+    code, doc = world.plan_json()
+    assert code == 0
+    [warning] = doc["violations"]
+    assert (warning["check"], warning["severity"], warning["change"]) == (
+        "bucket-shared",
+        "warning",
+        "lab/microscopy-archive/create",
+    )
+    for fragment in ("'microscopy-archive'", "'imaging-archive'", "rename", "Hoss has no rename"):
+        assert fragment in warning["message"]
+    assert "choose another bucket" in warning["resolution"]
+    text = world.plan()
+    assert text.exit_code == 0, text.output
+    assert "bucket-shared" in text.stdout and "looks like a rename" in text.stdout
+
+
+def test_mass_delete_blocks_a_prune_of_most_namespaces_unless_allowed(world: World) -> None:
+    """A config emptied by mistake, with prune: true, must not take a server's namespaces with it."""
+    for i in range(10):
+        world.lab.seed_namespace(f"old-{i}", description="Old", bucket=f"old-{i}")
+    # 12 live namespaces (default, raw, old-0..9), 2 declared.
+    world.lab_ns["default"] = {
+        "description": "Default namespace", "object_store": "default", "bucket": "data",
+    }
+    world.lab_fields["prune"] = True
+    code, doc = world.plan_json()
+    assert code == 1
+    errors = [v for v in doc["violations"] if v["severity"] == "error"]
+    assert [(v["check"], v["server"]) for v in errors] == [("mass-delete", "lab")]
+    assert errors[0]["message"] == (
+        "this plan would delete or replace 10 of 12 live namespaces (83.3 %) on server 'lab', "
+        "above its delete threshold of 30 %"
+    )
+    text = world.plan("--out", str(world.tmp / "hoss.plan"))
+    assert text.exit_code == 1 and "mass-delete" in text.stdout
+    assert not (world.tmp / "hoss.plan").exists()
+
+    code, doc = world.plan_json("--allow-mass-delete")
+    assert code == 0
+    assert [(v["check"], v["severity"]) for v in doc["violations"]] == [("mass-delete", "warning")]
+    assert doc["summary"]["delete"] == 10
+
+    assert world.plan_json("--delete-threshold", "90")[1]["violations"] == []
+    assert world.plan("--delete-threshold", "101").exit_code == 1  # out of range: a usage error
+    world.lab_fields["delete_threshold"] = 90
+    assert world.plan_json()[1]["violations"] == []
+    code, doc = world.plan_json("--delete-threshold", "50")  # the command line wins over the config
+    assert code == 1 and [v["check"] for v in doc["violations"]] == ["mass-delete"]
+
+
+def test_apply_takes_the_mass_delete_options_too(world: World) -> None:
+    for i in range(10):
+        world.lab.seed_namespace(f"old-{i}", description="Old", bucket=f"old-{i}")
+    world.lab_fields["prune"] = True
+    world.lab_ns["default"] = {
+        "description": "Default namespace", "object_store": "default", "bucket": "data", "protect": True,
+    }
+    config = world.config()
+    blocked = CliRunner().invoke(cli, ["apply", "-f", config, "--auto-approve"])
+    assert blocked.exit_code == 1 and "mass-delete" in blocked.output
+    assert "Traceback" not in blocked.output
+    assert len(world.lab.namespaces()) == 12, "nothing was deleted"
+    allowed = CliRunner().invoke(cli, ["apply", "-f", config, "--auto-approve", "--allow-mass-delete"])
+    assert allowed.exit_code == 0, allowed.output
+    assert sorted(n["name"] for n in world.lab.namespaces()) == ["default", "raw"]
+
+
+def test_out_refuses_to_overwrite_a_config_file_before_any_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing listens at the server's URL: the refusal must come before the first request."""
+    monkeypatch.setenv("HOSS_PAT", "hp_" + "x" * 30)
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    config = conf / "hoss.yaml"
+    text = f"version: 1\nservers:\n  lab:\n    url: {dead_url()}\n    namespaces: {{}}\n"
+    config.write_text(text, encoding="utf-8")
+    (tmp_path / "link.yaml").symlink_to(config)
+    roundabout = tmp_path / "conf" / ".." / "conf" / "hoss.yaml"
+    for out in (str(config), str(tmp_path / "link.yaml"), str(roundabout)):
+        result = CliRunner().invoke(cli, ["plan", "-f", str(conf), "--out", out])
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"Error: --out {out} is one of the config files being planned ({config.resolve()}); saving the "
+            "plan there would overwrite the config: choose another path for --out\n"
+        )
+        assert config.read_text(encoding="utf-8") == text
+
+
+def test_a_dangling_symlink_in_a_config_directory_stops_the_plan(world: World) -> None:
+    """Issue 9, case 6: the namespaces of an unread file must not look like ones to prune."""
+    world.lab.seed_namespace("imaging", description="Imaging", bucket="imaging")
+    conf = world.tmp / "conf"
+    conf.mkdir()
+    (conf / "10-lab.yaml").write_text(
+        f"version: 1\nservers:\n  lab:\n    url: {world.lab.url}\n    pat_env: LAB_PAT\n    prune: true\n"
+        "    namespaces: {}\n",
+        encoding="utf-8",
+    )
+    (conf / "20-imaging.yaml").symlink_to(world.tmp / "moved-away.yaml")
+    result = CliRunner().invoke(cli, ["plan", "-f", str(conf)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    moved = world.tmp / "moved-away.yaml"
+    assert result.stderr.startswith(
+        f"{conf / '20-imaging.yaml'}: is a dangling symlink (to '{moved}', which does not exist), and every "
+        "*.yaml/*.yml entry of a -f directory is read as config; point it at an existing config file or "
+        "remove it"
+    )
+    assert [n["name"] for n in world.lab.namespaces() if n["name"] == "imaging"] == ["imaging"]

@@ -119,7 +119,7 @@ def test_github_plans_pull_requests_and_applies_the_saved_plan_on_main() -> None
     [main_plan] = _calls(jobs["plan"], "plan")
     planfile = main_plan[main_plan.index("--out") + 1]
     [apply_call] = _calls(jobs["apply"], "apply")
-    assert apply_call == ["apply", planfile]
+    assert apply_call == ["apply", planfile, "-f", "$CONFIG"]  # the plan is applied with its own config
     assert jobs["apply"]["needs"] == "plan"
     uploads = [s for s in jobs["plan"]["steps"] if "upload-artifact" in str(s.get("uses"))]
     downloads = [s for s in jobs["apply"]["steps"] if "download-artifact" in str(s.get("uses"))]
@@ -137,7 +137,7 @@ def test_gitlab_plans_merge_requests_and_applies_the_default_branch() -> None:
     apply_job = doc["hoss:apply"]
     assert apply_job["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
     assert apply_job["needs"] == ["hoss:plan"]
-    assert _calls(apply_job, "apply") == [["apply", planfile]]
+    assert _calls(apply_job, "apply") == [["apply", planfile, "-f", "$CONFIG"]]
     assert doc["hoss:plan"]["artifacts"]["paths"] == [planfile]
 
 

@@ -18,6 +18,7 @@ A = "http://a.test/core/v1"
 B = "https://b.test/core/v1"
 X = "https://x.test/core/v1"
 SERVERS = {"a": ("http://a.test", "A_PAT"), "b": ("https://b.test", "B_PAT")}
+DIGEST = "ab" * 32
 
 
 def _plan() -> Plan:
@@ -69,11 +70,13 @@ def test_round_trip(tmp_path: Path) -> None:
     plan = _plan()
     assert plan.changes and plan.violations and plan.facts
     path = tmp_path / "plan.json"
-    save(path, plan, SERVERS)
+    save(path, plan, SERVERS, config_digest=DIGEST, config_files=["hoss.yaml"])
     saved = load(path)
     assert saved.plan == plan
     assert dict(saved.plan.facts) == dict(plan.facts)
     assert dict(saved.servers) == SERVERS
+    assert (saved.config_digest, saved.config_files) == (DIGEST, ("hoss.yaml",))
+    assert any(c.expect is not None for c in saved.plan.changes)
 
 
 def test_no_secrets_in_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,7 +84,7 @@ def test_no_secrets_in_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("A_PAT", secret)
     monkeypatch.setenv("B_PAT", secret)
     path = tmp_path / "plan.json"
-    save(path, _plan(), SERVERS)
+    save(path, _plan(), SERVERS, config_digest=DIGEST)
     text = path.read_text()
     assert secret not in text
     doc = json.loads(text)
@@ -93,7 +96,7 @@ def test_no_secrets_in_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def _saved(tmp_path: Path) -> dict:  # type: ignore[type-arg]
     path = tmp_path / "plan.json"
-    save(path, _plan(), SERVERS)
+    save(path, _plan(), SERVERS, config_digest=DIGEST)
     doc: dict = json.loads(path.read_text())  # type: ignore[type-arg]
     return doc
 
@@ -116,6 +119,10 @@ def _broken(tmp_path: Path, edit: str) -> Path:
         doc["plan"]["violations"][0]["change"] = "nope"
     elif edit == "facts":
         doc["plan"]["facts"] = {"k": "not a digest"}
+    elif edit == "digest":
+        doc["config_digest"] = "0"
+    elif edit == "expect":
+        doc["plan"]["changes"][0]["expect"] = {"absent": "yes"}
     path = tmp_path / f"{edit}.json"
     path.write_text(json.dumps(doc))
     return path
@@ -132,6 +139,8 @@ def _broken(tmp_path: Path, edit: str) -> Path:
         ("server", "server 'b', which is not listed"),
         ("violation", "not in the plan"),
         ("facts", "not a valid plan"),
+        ("digest", "no valid config_digest"),
+        ("expect", "not a valid plan"),
     ],
 )
 def test_bad_files_are_one_clear_sentence(tmp_path: Path, edit: str, says: str) -> None:
@@ -165,4 +174,4 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_unwritable_path(tmp_path: Path) -> None:
     with pytest.raises(HossctlError, match="Could not write the plan file"):
-        save(tmp_path / "no-such-dir" / "plan.json", _plan(), SERVERS)
+        save(tmp_path / "no-such-dir" / "plan.json", _plan(), SERVERS, config_digest=DIGEST)

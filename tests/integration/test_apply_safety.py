@@ -1,0 +1,484 @@
+"""A change that would lose data never reaches the server, whatever moves between plan and write.
+
+Each test reproduces one way 0.1 lost data (issue 9) against real sandboxes and shows the
+data intact and a clear message: a dataset created while apply waits at its prompt or
+just before the write, plan files edited by hand (changes, URLs, PAT variables), two
+applies at once, and signals in the middle of an apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from hossctl.cli import cli
+from hossctl.executor import ApplyResult, execute
+from hossctl.sandbox import Sandbox
+
+SandboxFactory = Callable[..., Sandbox]
+Pair = tuple[Sandbox, Sandbox]
+
+
+@pytest.fixture
+def pair(sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> Pair:
+    onprem, cloud = sandbox_factory(), sandbox_factory()
+    monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
+    monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
+    monkeypatch.delenv("HOSS_JWT", raising=False)
+    return onprem, cloud
+
+
+def ns(name: str, *sync: dict[str, str], description: str = "Managed") -> dict[str, Any]:
+    body: dict[str, Any] = {"description": description, "object_store": "default", "bucket": name}
+    if sync:
+        body["sync"] = list(sync)
+    return body
+
+
+def write_config(
+    path: Path,
+    pair: Pair,
+    onprem: dict[str, Any],
+    cloud: dict[str, Any] | None = None,
+    *,
+    prune: bool = False,
+) -> str:
+    doc = {
+        "version": 1,
+        "servers": {
+            "onprem": {"url": pair[0].url, "pat_env": "ONPREM_PAT", "prune": prune, "namespaces": onprem},
+            "cloud": {"url": pair[1].url, "pat_env": "CLOUD_PAT", "namespaces": cloud or {}},
+        },
+    }
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return str(path)
+
+
+def hossctl(*args: str, input: str | io.BytesIO | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def names(sb: Sandbox) -> set[str]:
+    return {n["name"] for n in sb.namespaces()}
+
+
+def datasets(sb: Sandbox, namespace: str) -> list[str]:
+    return sorted(d["name"] for d in sb.datasets(namespace))
+
+
+class AtPrompt(io.BytesIO):
+    """stdin that runs ``hook`` when apply's prompt first reads it: the world moves while it waits."""
+
+    def __init__(self, data: bytes, hook: Callable[[], None]) -> None:
+        super().__init__(data)
+        self._hook: Callable[[], None] | None = hook
+
+    def _fire(self, size: int | None) -> None:
+        if size != 0 and self._hook is not None:
+            hook, self._hook = self._hook, None
+            hook()
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._fire(size)
+        return super().read(size)
+
+    def read1(self, size: int | None = -1) -> bytes:
+        self._fire(size)
+        return super().read1(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        self._fire(size)
+        return super().readline(size)
+
+
+# -- the prompt window --------------------------------------------------------------------------
+
+
+def test_dataset_created_at_the_prompt_with_the_official_client_survives(
+    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hoss = pytest.importorskip("hoss")
+    onprem, _ = pair
+    onprem.seed_namespace("scratch2", description="Scratch", bucket="scratch2")
+    config = write_config(tmp_path / "hoss.yaml", pair, {"scratch2": {"ensure": "absent"}})
+
+    def someone_creates_a_dataset() -> None:
+        monkeypatch.setenv("HOSS_PAT", onprem.admin_pat)
+        hoss.connect(onprem.url).get_namespace("scratch2").create_dataset("precious", "irreplaceable")
+
+    result = hossctl("apply", "-f", config, input=AtPrompt(b"yes\n", someone_creates_a_dataset))
+    assert '- namespace "scratch2"' in result.output
+    assert result.exit_code == 1, result.output
+    assert "The live state changed while apply waited for confirmation" in result.output
+    assert "dataset(s) 'precious' appeared in onprem/scratch2" in result.output
+    assert "nothing was applied" in result.output
+    assert "Traceback" not in result.output
+    assert "scratch2" in names(onprem)
+    assert datasets(onprem, "scratch2") == ["precious"]
+
+
+def _apply_with_a_move(config_path: str, move: Callable[[], None]) -> ApplyResult:
+    """Plan through the Python API, let ``move`` act on the servers, then execute the plan."""
+    from hossctl.apply_run import ApplyOptions, _clients
+    from hossctl.loader import load_config
+    from hossctl.workflow import compute_plan
+
+    config = load_config([config_path])
+
+    async def run() -> ApplyResult:
+        async with _clients(config, ApplyOptions()) as clients:
+            plan = (await compute_plan(config, clients)).plan
+            assert not plan.errors, plan.errors
+            move()
+            return await execute(plan, clients)
+
+    return asyncio.run(run())
+
+
+def test_a_dataset_appearing_just_before_the_delete_blocks_it(pair: Pair, tmp_path: Path) -> None:
+    onprem, _ = pair
+    onprem.seed_namespace("scratch2", description="Scratch", bucket="scratch2")
+    onprem.seed_sync("scratch2", "https://partner.example.org/core/v1", "scratch2", "simplex")
+    onprem.seed_namespace("also-going", description="Scratch", bucket="also-going")
+    config = write_config(
+        tmp_path / "hoss.yaml", pair, {"scratch2": {"ensure": "absent"}, "also-going": {"ensure": "absent"}}
+    )
+    result = _apply_with_a_move(config, lambda: onprem.seed_dataset("scratch2", "precious"))
+    outcome = {r.change.id: (r.status, r.error) for r in result.results}
+    status, error = outcome["onprem/scratch2/delete"]
+    assert status == "blocked"
+    assert error is not None
+    assert error.startswith(
+        "dataset(s) 'precious' appeared in onprem/scratch2 after the plan was made, "
+        "so the change was not sent"
+    )
+    assert datasets(onprem, "scratch2") == ["precious"]
+    assert onprem.sync_targets("scratch2")  # the cascade did not run either
+
+
+@pytest.mark.parametrize(
+    ("move", "says"),
+    [
+        pytest.param(
+            lambda sb: sb.seed_dataset("data", "new-sync", sync_enabled=True),
+            "dataset(s) 'new-sync' in onprem/data now have sync enabled",
+            id="dataset-sync-enabled",
+        ),
+        pytest.param(
+            lambda sb: sb.seed_sync("data", "https://other.example.org/core/v1", "data", "simplex"),
+            None,  # an unrelated new row does not touch the facts a disable rests on
+            id="unrelated-row",
+        ),
+    ],
+)
+def test_a_disable_rests_on_its_datasets_at_the_moment_of_the_write(
+    pair: Pair, tmp_path: Path, move: Callable[[Sandbox], None], says: str | None
+) -> None:
+    onprem, _cloud = pair
+    onprem.seed_namespace("data", description="Managed", bucket="data")
+    onprem.seed_sync("data", "https://partner.example.org/core/v1", "data", "simplex")
+    config = write_config(tmp_path / "hoss.yaml", pair, {"data": ns("data")})
+    result = _apply_with_a_move(config, lambda: move(onprem))
+    [only] = result.results
+    if says is None:
+        assert only.status == "done", only.error
+        return
+    assert (only.status, only.error and only.error.split(" after the plan")[0]) == ("blocked", says)
+    assert ("https://partner.example.org/core/v1", "data", "simplex") in {
+        (r["target_core_service"], r["target_namespace"], r["sync_type"]) for r in onprem.sync_targets("data")
+    }
+
+
+def test_a_namespace_replaced_by_someone_else_is_not_deleted(pair: Pair, tmp_path: Path) -> None:
+    onprem, _ = pair
+    onprem.seed_namespace("shared", description="by hand", bucket="shared")
+    config = write_config(tmp_path / "hoss.yaml", pair, {"shared": ns("shared")})
+
+    def second_writer_replaces_it() -> None:
+        onprem.delete_namespace("shared")
+        onprem.seed_namespace("shared", description="second writer", bucket="theirs")
+
+    result = _apply_with_a_move(config, second_writer_replaces_it)
+    outcome = {r.change.id: (r.status, r.error) for r in result.results}
+    assert outcome["onprem/shared/delete"][0] == "blocked"
+    assert "namespace onprem/shared changed: description is now 'second writer' (was 'by hand'); bucket is " \
+        "now 'theirs' (was 'shared')" in (outcome["onprem/shared/delete"][1] or "")
+    assert outcome["onprem/shared/create"][0] == "skipped"
+    assert [(n["description"], n["bucket_name"]) for n in onprem.namespaces() if n["name"] == "shared"] == [
+        ("second writer", "theirs")
+    ]
+
+
+# -- saved plans ----------------------------------------------------------------------------------
+
+
+def _forge(plan_path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    doc = json.loads(plan_path.read_text())
+    edit(doc)
+    plan_path.write_text(json.dumps(doc))
+
+
+def test_a_plan_file_edited_into_a_delete_with_a_recomputed_digest_deletes_nothing(
+    pair: Pair, tmp_path: Path
+) -> None:
+    """The attacker edits a create into the delete of a namespace holding data, and recomputes the
+    fact digest from the live state (any user's token can read it). apply plans the config again."""
+    from hossctl.fingerprint import facts_for
+    from hossctl.plan import Change, Expect
+    from hossctl.plan_json import change_to_dict
+    from hossctl.snapshot import LiveNamespace, make_server_state, make_snapshot
+
+    onprem, _ = pair
+    onprem.seed_namespace("victim", description="Precious", bucket="victim")
+    onprem.seed_dataset("victim", "precious")
+    config = write_config(tmp_path / "hoss.yaml", pair, {"fresh": ns("fresh")})
+    plan_path = tmp_path / "hoss.plan"
+    assert hossctl("plan", "-f", config, "--out", str(plan_path)).exit_code == 0
+    forged = Change(
+        id="onprem/victim/delete",
+        action="delete_namespace",
+        server="onprem",
+        namespace="victim",
+        reason="not declared in config and prune is on",
+        expect=Expect(attributes=("Precious", "default", "victim"), sync_rows=(), datasets="none"),
+    )
+    # The digest of the facts the forged change rests on, as an attacker would compute it
+    # from public reads (the dataset list of a user who cannot see 'precious' is empty).
+    live = LiveNamespace("victim", "Precious", "default", "victim", (), ())
+    snapshot = make_snapshot(
+        {"onprem": make_server_state("onprem", onprem.core_url, "0.2.13", ("default",), {"victim": live})}
+    )
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["plan"]["changes"] = [change_to_dict(forged)]
+        doc["plan"]["facts"] = facts_for([forged], snapshot)
+        doc["plan"]["summary"] = {"create": 0, "replace": 0, "delete": 1, "enable_sync": 0, "disable_sync": 0}
+
+    _forge(plan_path, edit)
+    result = hossctl("apply", str(plan_path), "-f", config)
+    assert result.exit_code == 1, result.output
+    assert f"Plan file {plan_path} is stale or was edited" in result.output
+    assert "the plan file has changes the config no longer calls for (onprem/victim/delete)" in result.output
+    assert "nothing was applied" in result.output
+    assert "victim" in names(onprem) and datasets(onprem, "victim") == ["precious"]
+    assert "fresh" not in names(onprem)
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """An HTTP server that records every request's headers and answers 404: where no credential may go."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            seen.append(dict(self.headers))
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("edit", ["url", "pat_env", "both"])
+def test_a_plan_file_cannot_send_a_credential_where_the_config_does_not(
+    pair: Pair,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    listener: tuple[str, list[dict[str, str]]],
+    edit: str,
+) -> None:
+    url, seen = listener
+    onprem, _ = pair
+    monkeypatch.setenv("SOME_OTHER_SECRET", "hp_" + "x" * 30)
+    config = write_config(tmp_path / "hoss.yaml", pair, {"fresh": ns("fresh")})
+    plan_path = tmp_path / "hoss.plan"
+    assert hossctl("plan", "-f", config, "--out", str(plan_path)).exit_code == 0
+
+    def redirect(doc: dict[str, Any]) -> None:
+        if edit in ("url", "both"):
+            doc["servers"]["onprem"]["url"] = url
+        if edit in ("pat_env", "both"):
+            doc["servers"]["onprem"]["pat_env"] = "SOME_OTHER_SECRET"
+
+    _forge(plan_path, redirect)
+    result = hossctl("apply", str(plan_path), "-f", config)
+    assert result.exit_code == 1, result.output
+    assert "The plan file was edited" in result.output and "nothing was applied" in result.output
+    assert seen == []  # nothing at all reached the listener, so no Authorization header either
+    assert "fresh" not in names(onprem)
+    assert "x" * 30 not in result.output
+
+
+def test_a_saved_plan_needs_the_override_again_at_apply_time(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Options that switch a check off are never read from the plan file."""
+    onprem, cloud = sandbox_factory(), sandbox_factory()
+    monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
+    monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
+    config = write_config(
+        tmp_path / "hoss.yaml",
+        (onprem, cloud),
+        {"a": ns("a", {"target": "http://127.0.0.1:9/core/v1", "type": "simplex"})},
+    )
+    plan_path = tmp_path / "hoss.plan"
+    planned = hossctl("plan", "-f", config, "--no-target-check", "--out", str(plan_path))
+    assert planned.exit_code == 0, planned.output
+    refused = hossctl("apply", str(plan_path), "-f", config)
+    assert refused.exit_code == 1
+    assert "target-unreachable" in refused.output and "nothing was applied" in refused.output
+    assert "a" not in names(onprem)
+    applied = hossctl("apply", str(plan_path), "-f", config, "--no-target-check")
+    assert applied.exit_code == 0, applied.output
+    assert "a" in names(onprem)
+
+
+# -- two runs at once -------------------------------------------------------------------------------
+
+
+def _subprocess_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "HOSS_JWT"}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def test_a_second_apply_while_the_first_waits_at_its_prompt(pair: Pair, tmp_path: Path) -> None:
+    """The first run (prune: true) planned against an empty server; a second run then creates 32
+    namespaces. Answering 'yes' must not delete what the second run just made."""
+    onprem, _ = pair
+    first = write_config(tmp_path / "first.yaml", pair, {"mine": ns("mine")}, prune=True)
+    theirs = {f"theirs-{i:02d}": ns(f"theirs-{i:02d}") for i in range(32)}
+    second = write_config(tmp_path / "second.yaml", pair, theirs)
+    seen: dict[str, Any] = {}
+
+    def second_run() -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "hossctl", "apply", "-f", second, "--auto-approve"],
+            env=_subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        seen["second"] = done
+
+    result = hossctl("apply", "-f", first, input=AtPrompt(b"yes\n", second_run))
+    assert seen["second"].returncode == 0, seen["second"].stdout + seen["second"].stderr
+    assert result.exit_code == 1, result.output
+    assert "The live state changed while apply waited for confirmation" in result.output
+    assert "namespace onprem/theirs-00 appeared" in result.output
+    assert names(onprem) == {"default", *theirs}
+
+
+# -- signals mid-apply -------------------------------------------------------------------------------
+
+
+def _start_apply(config: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hossctl", "apply", "-f", config, "--auto-approve", "--allow-mass-delete",
+         *extra],
+        env=_subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _wait_for_first_change(proc: subprocess.Popen[str], lines: list[str], *, json: bool = False) -> None:
+    """Read human output (stderr with --json) until the first change has finished."""
+    stream = proc.stderr if json else proc.stdout
+    assert stream is not None
+    deadline = time.monotonic() + 60
+    for line in stream:
+        lines.append(line)
+        if line.startswith("✓"):
+            return
+        assert time.monotonic() < deadline, "".join(lines)
+    raise AssertionError("apply ended before any change finished:\n" + "".join(lines))
+
+
+def _replace_world(sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[
+    Sandbox, str
+]:
+    """60 namespaces whose description changed: 60 deletes and 60 creates, slow enough to interrupt."""
+    onprem, cloud = sandbox_factory(latency_ms=60), sandbox_factory()
+    monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
+    monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
+    monkeypatch.delenv("HOSS_JWT", raising=False)
+    wanted = {}
+    for i in range(60):
+        name = f"ns-{i:02d}"
+        onprem.seed_namespace(name, description="old", bucket=name)
+        wanted[name] = ns(name, description="new")
+    return onprem, write_config(tmp_path / "hoss.yaml", (onprem, cloud), wanted)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_apply_finishes_what_was_sent_reports_everything_and_a_rerun_converges(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int
+) -> None:
+    onprem, config = _replace_world(sandbox_factory, tmp_path, monkeypatch)
+    proc = _start_apply(config, "--json")
+    lines: list[str] = []
+    _wait_for_first_change(proc, lines, json=True)
+    proc.send_signal(signum)
+    stdout, rest = proc.communicate(timeout=120)
+    err = "".join(lines) + rest
+    assert proc.returncode == code, err
+    name = signal.Signals(signum).name
+    assert f"{name}: no new changes will start" in err
+    assert f"Apply interrupted by {name}:" in err
+    document = json.loads(stdout[stdout.index("{"):])
+    assert document["status"] == "interrupted"
+    statuses = [c["status"] for c in document["changes"]]
+    assert len(statuses) == 120 and "unknown" not in statuses and "failed" not in statuses
+    assert statuses.count("done") >= 1 and statuses.count("skipped") >= 1
+    for change in document["changes"]:  # every change is named in the human report too
+        assert change["id"] in err
+    rerun = hossctl("apply", "-f", config, "--auto-approve", "--allow-mass-delete")
+    assert rerun.exit_code == 0, rerun.output
+    assert {n["name"]: n["description"] for n in onprem.namespaces() if n["name"] != "default"} == {
+        f"ns-{i:02d}": "new" for i in range(60)
+    }
+    assert hossctl("plan", "-f", config, "--detailed-exitcode").exit_code == 0
+
+
+def test_a_second_signal_exits_at_once_and_names_what_is_in_flight(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, config = _replace_world(sandbox_factory, tmp_path, monkeypatch)
+    proc = _start_apply(config)
+    lines: list[str] = []
+    _wait_for_first_change(proc, lines)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "SIGINT again: exiting at once." in err
+    assert "Run `hossctl plan` to see what took effect." in err
+    assert "Traceback" not in err
