@@ -20,8 +20,7 @@ from hossctl.client import HossApiError, HossClient, ServerUnreachableError
 from hossctl.errors import HossctlError
 from hossctl.plan import Change, Plan, Summary
 from hossctl.preconditions import Found, moved
-from hossctl.reader import live_dataset, live_namespace
-from hossctl.snapshot import LiveDataset
+from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 
 Status = Literal["done", "failed", "blocked", "skipped", "unknown"]
 T = TypeVar("T")
@@ -372,6 +371,16 @@ async def _run(change: Change, context: _Context) -> ChangeResult:
     return ChangeResult(change, "done", time.monotonic() - started)
 
 
+async def _unless_gone(read: Awaitable[T]) -> T | None:
+    """The read's value, or None when the core says the namespace does not exist (any more)."""
+    try:
+        return await read
+    except HossApiError as exc:
+        if exc.not_found:
+            return None
+        raise
+
+
 async def _check_expect(change: Change, client: HossClient, context: _Context) -> None:
     """Re-read what ``change.expect`` names and block the change if any of it moved.
 
@@ -387,36 +396,23 @@ async def _check_expect(change: Change, client: HossClient, context: _Context) -
         if expect.datasets is None:
             return None
         await context.user_synced(change.server)
-        try:
-            return tuple(live_dataset(row) for row in await client.list_datasets(name))
-        except HossApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await _unless_gone(client.datasets(name))
 
-    async def rows() -> list[dict[str, Any]] | None:
+    async def rows() -> tuple[LiveSyncTarget, ...] | None:
         if expect.sync_rows is None and expect.sync_row is None:
             return None
-        try:
-            return await client.get_sync(name)
-        except HossApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await _unless_gone(client.sync_targets(name))
 
     try:
-        record, found_rows, found_datasets = await asyncio.gather(
-            client.get_namespace(name), rows(), datasets()
-        )
+        live, found_rows, found_datasets = await asyncio.gather(client.namespace(name), rows(), datasets())
     except HossctlError as exc:
         raise ChangeBlocked(
             f"could not verify that {change.server}/{name} is still as planned, so the change was not "
             f"sent: {exc}"
         ) from None
-    live = None if record is None else live_namespace(record, found_rows or ())
     found = Found(
         namespace=live,
-        rows=None if (live is None or found_rows is None) else live.sync,
+        rows=None if live is None else found_rows,
         datasets=None if live is None else found_datasets,
     )
     problems = moved(change, found)
@@ -456,19 +452,8 @@ async def _read(fn: Callable[[], Awaitable[T]]) -> T:
         await asyncio.sleep(_backoff(attempt))
 
 
-def _object_store_name(live: Mapping[str, Any]) -> str:
-    store = live.get("object_store")
-    if isinstance(store, Mapping):
-        return str(store.get("name", ""))
-    return str(store or live.get("object_store_name", ""))
-
-
-def _namespace_differences(live: Mapping[str, Any], change: Change) -> list[str]:
-    found = {
-        "description": str(live.get("description", "")),
-        "object_store": _object_store_name(live),
-        "bucket": str(live.get("bucket_name", "")),
-    }
+def _namespace_differences(live: LiveNamespace, change: Change) -> list[str]:
+    found = {"description": live.description, "object_store": live.object_store, "bucket": live.bucket}
     asked = {"description": change.description, "object_store": change.object_store, "bucket": change.bucket}
     return [f"{key} is {found[key]!r}, not {asked[key]!r}" for key in found if found[key] != asked[key]]
 
@@ -504,7 +489,7 @@ async def _create_namespace(change: Change, client: HossClient, context: _Contex
             if attempt >= _CREATE_ATTEMPTS:
                 raise
         await asyncio.sleep(_backoff(attempt))
-    live = await _read(lambda: client.get_namespace(change.namespace))
+    live = await _read(lambda: client.namespace(change.namespace))
     if live is None:
         raise ChangeFailed(f"{_where(change)} is missing despite a success answer to the create")
     differences = _namespace_differences(live, change)
@@ -515,7 +500,7 @@ async def _create_namespace(change: Change, client: HossClient, context: _Contex
 async def _delete_namespace(change: Change, client: HossClient, context: _Context) -> None:
     await _check_expect(change, client, context)
     await client.delete_namespace(change.namespace)
-    if await _read(lambda: client.get_namespace(change.namespace)) is not None:
+    if await _read(lambda: client.namespace(change.namespace)) is not None:
         raise ChangeFailed(f"{_where(change)} is still there despite a success answer to the DELETE")
 
 
@@ -523,13 +508,13 @@ def _target(change: Change) -> str:
     return f"sync target {change.target_core_service}#{change.target_namespace or change.namespace}"
 
 
-def _matching_rows(rows: Sequence[Mapping[str, Any]], change: Change) -> list[Mapping[str, Any]]:
+def _matching_rows(rows: Sequence[LiveSyncTarget], change: Change) -> list[LiveSyncTarget]:
     target_ns = change.target_namespace or change.namespace
     return [
         row
         for row in rows
-        if row.get("target_core_service") == change.target_core_service
-        and (row.get("target_namespace") or change.namespace) == target_ns
+        if row.target_core_service == change.target_core_service
+        and (row.target_namespace or change.namespace) == target_ns
     ]
 
 
@@ -540,12 +525,12 @@ async def _enable_sync(change: Change, client: HossClient, context: _Context) ->
         change.target_namespace or "",
         change.sync_type or "",
     )
-    rows = _matching_rows(await _read(lambda: client.get_sync(change.namespace)), change)
+    rows = _matching_rows(await _read(lambda: client.sync_targets(change.namespace)), change)
     if not rows:
         raise ChangeFailed(
             f"{_target(change)} of {_where(change)} is missing despite a success answer to the PUT"
         )
-    types = sorted({str(row.get("sync_type")) for row in rows})
+    types = sorted({row.sync_type for row in rows})
     if change.sync_type not in types:
         raise ChangeFailed(
             f"{_target(change)} of {_where(change)} has sync type {', '.join(types)}, "
@@ -559,7 +544,7 @@ async def _disable_sync(change: Change, client: HossClient, context: _Context) -
     await client.delete_sync(
         change.namespace, change.target_core_service or "", change.target_namespace or ""
     )
-    rows = _matching_rows(await _read(lambda: client.get_sync(change.namespace)), change)
+    rows = _matching_rows(await _read(lambda: client.sync_targets(change.namespace)), change)
     if rows:
         raise ChangeFailed(
             f"{_target(change)} of {_where(change)} is still there despite a success answer to the DELETE"

@@ -16,6 +16,7 @@ from hossctl import executor
 from hossctl.client import HossApiError, HossClient, ServerUnreachableError
 from hossctl.executor import ApplyResult, ChangeResult, execute
 from hossctl.plan import Change, Plan
+from hossctl.snapshot import LiveNamespace, LiveSyncTarget
 
 URL_B = "http://b.example/core/v1"
 URL_A = "http://a.example/core/v1"
@@ -48,7 +49,7 @@ class FakeServer:
             f"server '{self.server}' answered {status}",
             server=self.server,
             status=status,
-            error=None,
+            error="Resource not found" if status == 404 else None,
             method=method,
             path="/",
         )
@@ -71,20 +72,32 @@ class FakeServer:
             raise ServerUnreachableError("connection reset", server=self.server, url="/")
         return self.namespaces[name]
 
-    async def get_namespace(self, name: str) -> dict[str, Any] | None:
+    async def namespace(self, name: str) -> LiveNamespace | None:
         await self._enter("get", name)
-        return self.namespaces.get(name)
+        found = self.namespaces.get(name)
+        if found is None:
+            return None
+        store = found.get("object_store")
+        return LiveNamespace(
+            name,
+            found.get("description", ""),
+            store["name"] if isinstance(store, dict) else "",
+            found.get("bucket_name", ""),
+        )
 
     async def delete_namespace(self, name: str) -> None:
         await self._enter("delete", name)
         self.namespaces.pop(name, None)
         self.sync.pop(name, None)
 
-    async def get_sync(self, namespace: str) -> list[dict[str, str]]:
+    async def sync_targets(self, namespace: str) -> tuple[LiveSyncTarget, ...]:
         await self._enter("get_sync", namespace)
         if namespace not in self.sync:
             raise self._error(404, "GET")
-        return list(self.sync[namespace])
+        return tuple(
+            LiveSyncTarget(r["target_core_service"], r["target_namespace"], r["sync_type"])
+            for r in self.sync[namespace]
+        )
 
     async def put_sync(self, namespace: str, target: str, target_ns: str, sync_type: str) -> None:
         await self._enter("put_sync", namespace)
