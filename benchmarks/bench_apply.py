@@ -1,6 +1,6 @@
 """Benchmark: applying 1,000 changes against two sandboxes with 20 ms of latency per request.
 
-Usage:  python benchmarks/bench_apply.py [--changes 1000] [--latency-ms 20] [--parallelism 16]
+Usage:  python benchmarks/bench_apply.py [--changes 1000] [--latency-ms 20] [--parallelism 16] [--destructive]
 
 The changes are half namespace creates (split over two servers) and half duplex enables
 linking each pair, so the graph has real dependencies (an enable waits for both creates).
@@ -8,6 +8,12 @@ Each change costs 2 requests (the mutation and its read-back), so the network fl
 changes / parallelism * 2 * latency; the target is at most twice that plus start-up (token
 exchange and discover). ``execute`` is timed on its own; the full ``hossctl apply`` command
 (process start, planning, executing) is timed separately on fresh sandboxes.
+
+``--destructive`` measures what the preconditions cost: the sandboxes are first given
+changes/1 namespaces with a sync row each (untimed), then half of them are deleted and the
+other half lose their sync row. Each of those changes first re-reads the facts it rests on
+(namespace, sync rows, datasets: three concurrent GETs, one round trip), so it costs three
+round trips where it cost two; the floor is reported both ways.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +39,44 @@ import yaml
 from hossctl.client import HossClient, client_for
 from hossctl.executor import execute
 from hossctl.loader import load_config
+from hossctl.plan import PlanOptions
 from hossctl.workflow import run_plan
 
 REQUESTS_PER_CHANGE = 2
+PRECONDITION_ROUND_TRIPS = 1
+
+
+def write_destructive_configs(
+    setup: Path, destroy: Path, onprem: SandboxProcess, cloud: SandboxProcess, count: int
+) -> None:
+    """``setup`` gives onprem ``count`` namespaces, each syncing to cloud's ``t``; ``destroy``
+    deletes the first half and removes the sync row of the second half."""
+    names = [f"bench-{i:04d}" for i in range(count)]
+
+    def doc(namespaces: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "servers": {
+                "onprem": {"url": onprem.url, "pat_env": "BENCH_ONPREM_PAT", "namespaces": namespaces},
+                "cloud": {
+                    "url": cloud.url,
+                    "pat_env": "BENCH_CLOUD_PAT",
+                    "namespaces": {"t": {"description": "Target", "object_store": "default", "bucket": "t"}},
+                },
+            },
+        }
+
+    def ns(name: str, sync: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {"description": "Benchmark", "object_store": "default", "bucket": name}
+        if sync:
+            body["sync"] = [{"target": "cloud", "namespace": "t", "type": "simplex"}]
+        return body
+
+    setup.write_text(yaml.safe_dump(doc({n: ns(n, True) for n in names})), encoding="utf-8")
+    half = count // 2
+    kept = {n: ns(n, False) for n in names[half:]}
+    gone = {n: {"ensure": "absent"} for n in names[:half]}
+    destroy.write_text(yaml.safe_dump(doc({**gone, **kept})), encoding="utf-8")
 
 
 def write_config(path: Path, onprem: SandboxProcess, cloud: SandboxProcess, pairs: int) -> None:
@@ -141,12 +182,17 @@ def sandbox_cpu_s(sandboxes: tuple[SandboxProcess, SandboxProcess]) -> float | N
 
 
 def bench_execute(
-    config_path: Path, parallelism: int, sandboxes: tuple[SandboxProcess, SandboxProcess]
+    config_path: Path,
+    parallelism: int,
+    sandboxes: tuple[SandboxProcess, SandboxProcess],
+    preconditions: bool = True,
 ) -> Figures:
     config = load_config([str(config_path)])
     started = time.perf_counter()
-    plan = run_plan(config, parallelism=parallelism).plan
+    plan = run_plan(config, parallelism=parallelism, options=PlanOptions(allow_mass_delete=True)).plan
     plan_s = time.perf_counter() - started
+    if not preconditions:  # the same plan as hossctl 0.1 executed it: nothing re-read before a write
+        plan = replace(plan, changes=tuple(replace(c, expect=None) for c in plan.changes))
 
     async def run() -> Figures:
         async with contextlib.AsyncExitStack() as stack:
@@ -186,6 +232,7 @@ def bench_cli(config_path: Path, parallelism: int) -> float:
             "-f",
             str(config_path),
             "--auto-approve",
+            "--allow-mass-delete",
             "--parallelism",
             str(parallelism),
         ],
@@ -203,24 +250,44 @@ def main() -> None:
     parser.add_argument(
         "--no-cli", action="store_true", help="Skip timing the whole `hossctl apply` command."
     )
+    parser.add_argument(
+        "--destructive", action="store_true", help="Deletes and sync removals, with their preconditions."
+    )
     args = parser.parse_args()
     pairs = args.changes // 4  # per pair: 2 creates + 2 enables
     latency = args.latency_ms / 1000
+
+    def prepare(config_path: Path, pair: tuple[SandboxProcess, SandboxProcess]) -> None:
+        if not args.destructive:
+            write_config(config_path, *pair, pairs)
+            return
+        setup = config_path.with_name("setup.yaml")
+        write_destructive_configs(setup, config_path, *pair, args.changes)
+        bench_cli(setup, args.parallelism)
 
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "hoss.yaml"
         pair = sandboxes(args.latency_ms)
         try:
-            write_config(config_path, *pair, pairs)
+            prepare(config_path, pair)
             f = bench_execute(config_path, args.parallelism, pair)
         finally:
             for sb in pair:
                 sb.stop()
+        without = None
+        if args.destructive:
+            pair = sandboxes(args.latency_ms)
+            try:
+                prepare(config_path, pair)
+                without = bench_execute(config_path, args.parallelism, pair, preconditions=False)
+            finally:
+                for sb in pair:
+                    sb.stop()
         cli_s = None
         if not args.no_cli:
             pair = sandboxes(args.latency_ms)
             try:
-                write_config(config_path, *pair, pairs)
+                prepare(config_path, pair)
                 cli_s = bench_cli(config_path, args.parallelism)
             finally:
                 for sb in pair:
@@ -239,6 +306,16 @@ def main() -> None:
     verdict = "within" if total <= budget else "OVER"
     ratio = f"{f.execute_s / floor:.2f}" if floor else "n/a"
     print(f"apply (start-up + execute):    {total:.2f} s  ({verdict} budget; execute / floor = {ratio})")
+    if args.destructive:
+        requests = f.changes * (REQUESTS_PER_CHANGE + 3)  # + namespace, sync rows, datasets
+        trips = REQUESTS_PER_CHANGE + PRECONDITION_ROUND_TRIPS
+        with_pre = f.changes / args.parallelism * trips * latency
+        print(f"floor with the precondition round trip: {with_pre:.2f} s  (execute / that floor = "
+              f"{f.execute_s / with_pre:.2f})")
+        if without is not None:
+            print(f"the same changes without preconditions: {without.execute_s:.2f} s execute "
+                  f"(with / without = {f.execute_s / without.execute_s:.2f}; "
+                  f"client CPU {without.client_cpu_s:.2f} s)")
     per_request = f.client_cpu_s / requests * 1000
     print(f"  client CPU during execute:   {f.client_cpu_s:.2f} s ({per_request:.2f} ms/request)")
     if f.sandbox_cpu_s is not None:

@@ -371,13 +371,19 @@ async def _run(change: Change, context: _Context) -> ChangeResult:
     return ChangeResult(change, "done", time.monotonic() - started)
 
 
-async def _unless_gone(read: Awaitable[T]) -> T | None:
-    """The read's value, or None when the core says the namespace does not exist (any more)."""
+class _Gone:
+    """A read answered by the core's own 404: the namespace does not exist (any more)."""
+
+
+_GONE = _Gone()
+
+
+async def _unless_gone(read: Awaitable[T]) -> T | _Gone:
     try:
         return await read
     except HossApiError as exc:
         if exc.not_found:
-            return None
+            return _GONE
         raise
 
 
@@ -392,28 +398,36 @@ async def _check_expect(change: Change, client: HossClient, context: _Context) -
         return
     name = change.namespace
 
-    async def datasets() -> tuple[LiveDataset, ...] | None:
+    async def attributes() -> tuple[str, str, str] | _Gone | None:
+        if expect.attributes is None:
+            return None
+        live = await client.namespace(name)
+        return _GONE if live is None else (live.description, live.object_store, live.bucket)
+
+    async def rows() -> tuple[LiveSyncTarget, ...] | _Gone | None:
+        if expect.sync_rows is None and expect.sync_row is None:
+            return None
+        return await _unless_gone(client.sync_targets(name))
+
+    async def datasets() -> tuple[LiveDataset, ...] | _Gone | None:
         if expect.datasets is None:
             return None
         await context.user_synced(change.server)
         return await _unless_gone(client.datasets(name))
 
-    async def rows() -> tuple[LiveSyncTarget, ...] | None:
-        if expect.sync_rows is None and expect.sync_row is None:
-            return None
-        return await _unless_gone(client.sync_targets(name))
-
     try:
-        live, found_rows, found_datasets = await asyncio.gather(client.namespace(name), rows(), datasets())
+        facts = await asyncio.gather(attributes(), rows(), datasets())
     except HossctlError as exc:
         raise ChangeBlocked(
             f"could not verify that {change.server}/{name} is still as planned, so the change was not "
             f"sent: {exc}"
         ) from None
+    found_attributes, found_rows, found_datasets = facts
     found = Found(
-        namespace=live,
-        rows=None if live is None else found_rows,
-        datasets=None if live is None else found_datasets,
+        exists=not any(isinstance(fact, _Gone) for fact in facts),
+        attributes=None if isinstance(found_attributes, _Gone) else found_attributes,
+        rows=None if isinstance(found_rows, _Gone) else found_rows,
+        datasets=None if isinstance(found_datasets, _Gone) else found_datasets,
     )
     problems = moved(change, found)
     if problems:

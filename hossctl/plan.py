@@ -56,7 +56,7 @@ class Expect:
     same time) blocks the change instead of being destroyed by it.
 
     * ``absent``: a create; the server's own 403 on the first attempt is the check.
-    * ``attributes``: (description, object_store, bucket) of the live namespace.
+    * ``attributes``: (description, object_store, bucket) of the live namespace (a delete).
     * ``sync_rows``: every outgoing sync row of the namespace, exactly (a delete removes them all).
     * ``sync_row``: the exact row a disable removes must still be there, with this type.
     * ``datasets``: what its dataset list must show: ``none`` at all (a delete), ``none-syncing``

@@ -318,15 +318,13 @@ class _Builder:
         """``datasets``: what the namespace's datasets must not do for this disable to be safe:
         a removal leaves no dataset syncing, a duplex → simplex change no dataset on duplex."""
         canonical, tn = _sync_key(row)
-        live = self.live(ref)
-        assert live is not None  # the row was read from it
         draft = _Draft(
             action="disable_sync", server=ref[0], namespace=ref[1], reason=why,
             base_id=f"{ref[0]}/{ref[1]}/sync:{row.target_core_service}#{tn}/disable",
             sort_key=(*ref, canonical, tn, row.target_core_service),
             target_core_service=row.target_core_service, target_namespace=tn, sync_type=row.sync_type,
             target_server=self.core_to_server.get(canonical),
-            expect=Expect(attributes=_attributes(live), sync_row=_row(row), datasets=datasets),
+            expect=Expect(sync_row=_row(row), datasets=datasets),
         )
         self.disables_by_key.setdefault((*ref, canonical, tn), []).append(draft)
         self.drafts.append(draft)

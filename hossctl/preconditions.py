@@ -20,11 +20,17 @@ _ATTRIBUTE_NAMES = ("description", "object_store", "bucket")
 
 @dataclass(frozen=True)
 class Found:
-    """Fresh facts about one namespace. ``rows``/``datasets`` are None when not read."""
+    """Fresh facts about one namespace. ``exists`` is False when any read said it is gone;
+    ``attributes``/``rows``/``datasets`` are None when they were not read."""
 
-    namespace: LiveNamespace | None
+    exists: bool
+    attributes: tuple[str, str, str] | None = None
     rows: tuple[LiveSyncTarget, ...] | None = None
     datasets: tuple[LiveDataset, ...] | None = None
+
+
+def _attributes(live: LiveNamespace) -> tuple[str, str, str]:
+    return (live.description, live.object_store, live.bucket)
 
 
 def _row(r: LiveSyncTarget) -> Row:
@@ -40,8 +46,7 @@ def _names(names: Sequence[str], limit: int = 5) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _attribute_moves(where: str, expected: tuple[str, str, str], found: LiveNamespace) -> list[str]:
-    now = (found.description, found.object_store, found.bucket)
+def _attribute_moves(where: str, expected: tuple[str, str, str], now: tuple[str, str, str]) -> list[str]:
     parts = [
         f"{name} is now {new!r} (was {old!r})"
         for name, old, new in zip(_ATTRIBUTE_NAMES, expected, now, strict=True)
@@ -85,13 +90,16 @@ def moved(change: Change, found: Found) -> list[str]:
     if expect is None:
         return []
     where = f"{change.server}/{change.namespace}"
-    if expect.absent and found.namespace is not None:
-        return [f"namespace {where} appeared"]
+    if expect.absent:
+        return [f"namespace {where} appeared"] if found.exists else []
+    if not found.exists:
+        return [f"namespace {where} no longer exists"]
     out: list[str] = []
     if expect.attributes is not None:
-        if found.namespace is None:
-            return [f"namespace {where} no longer exists"]
-        out += _attribute_moves(where, expect.attributes, found.namespace)
+        if found.attributes is None:
+            out.append(f"the attributes of {where} could not be read")
+        else:
+            out += _attribute_moves(where, expect.attributes, found.attributes)
     if expect.sync_rows is not None or expect.sync_row is not None:
         if found.rows is None:
             out.append(f"the sync targets of {where} could not be read")
@@ -117,7 +125,7 @@ def namespace_moves(where: str, old: LiveNamespace | None, new: LiveNamespace | 
         return [f"namespace {where} appeared"]
     if new is None:
         return [f"namespace {where} was deleted"]
-    out = _attribute_moves(where, (old.description, old.object_store, old.bucket), new)
+    out = _attribute_moves(where, _attributes(old), _attributes(new))
     out += _row_moves(where, [_row(r) for r in old.sync], [_row(r) for r in new.sync])
     if old.datasets is not None and new.datasets is not None:
         before = {d.name: d for d in old.datasets}

@@ -472,13 +472,21 @@ def test_a_second_signal_exits_at_once_and_names_what_is_in_flight(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, config = _replace_world(sandbox_factory, tmp_path, monkeypatch)
-    proc = _start_apply(config)
+    proc = _start_apply(config, "--json")
     lines: list[str] = []
-    _wait_for_first_change(proc, lines)
+    _wait_for_first_change(proc, lines, json=True)
     proc.send_signal(signal.SIGINT)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the second signal only once the first was handled (else they merge)
+        lines.append(line)
+        if "no new changes will start" in line:
+            break
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, rest = proc.communicate(timeout=60)
+    err = "".join(lines) + rest
     assert proc.returncode == 130, err
     assert "SIGINT again: exiting at once." in err
+    unknown = err.split("The outcome of these changes is unknown:\n")[1].split("Run `hossctl plan`")[0]
+    assert unknown.strip().startswith("onprem/ns-")  # the changes in flight, by id
     assert "Run `hossctl plan` to see what took effect." in err
     assert "Traceback" not in err

@@ -30,7 +30,7 @@ from hossctl.checks import dataset_reads_needed
 from hossctl.plan import Change, PlanOptions
 from hossctl.planner import diff, make_plan
 from hossctl.preconditions import Found, moved
-from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
+from hossctl.snapshot import LiveDataset, LiveSyncTarget
 
 Attrs = tuple[str, str, str]
 Row = tuple[str, str, str]
@@ -63,13 +63,12 @@ def sim_of(world: World) -> Sim:
 def found_in(sim: Sim, change: Change) -> Found:
     space = sim[change.server].get(change.namespace)
     if space is None:
-        return Found(None)
+        return Found(exists=False)
     rows = tuple(LiveSyncTarget(*r) for r in space.rows)
     datasets = tuple(
         LiveDataset(name, enabled, kind, "NOT_SCHEDULED") for name, (enabled, kind) in space.datasets.items()
     )
-    live = LiveNamespace(change.namespace, *space.attrs, rows)
-    return Found(live, rows, datasets)
+    return Found(exists=True, attributes=space.attrs, rows=rows, datasets=datasets)
 
 
 # -- the second writer ---------------------------------------------------------------------------
@@ -137,11 +136,13 @@ def facts_still_hold(sim: Sim, change: Change, planned: World) -> bool:
     before = planned.live[change.server].get(change.namespace)
     if space is None or before is None:
         return False
-    if space.attrs != (before.description, before.object_store, before.bucket):
-        return False
     planned_rows = sorted((r.target_core_service, r.target_namespace, r.sync_type) for r in before.sync)
     if change.action == "delete_namespace":
-        return sorted(space.rows) == planned_rows and not space.datasets
+        return (
+            space.attrs == (before.description, before.object_store, before.bucket)
+            and sorted(space.rows) == planned_rows
+            and not space.datasets
+        )
     row = (change.target_core_service, change.target_namespace, change.sync_type)
     if row not in space.rows:
         return False
