@@ -37,7 +37,7 @@ import httpx
 import yaml
 
 from hossctl.client import HossClient, client_for
-from hossctl.executor import execute
+from hossctl.executor import connections_for, execute
 from hossctl.loader import load_config
 from hossctl.plan import PlanOptions
 from hossctl.workflow import run_plan
@@ -200,7 +200,7 @@ def bench_execute(
             clients: dict[str, HossClient] = {}
             for server in config.servers:
                 clients[server.key] = await stack.enter_async_context(
-                    client_for(server, parallelism=parallelism)
+                    client_for(server, parallelism=connections_for(parallelism))
                 )
             # Start-up: discover and the PAT -> JWT exchange, paid once per server.
             await asyncio.gather(*(c.get_namespace("default") for c in clients.values()))

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from hossctl.errors import HossctlError
-from hossctl.executor import ApplyResult, ChangeResult, Stop, execute
+from hossctl.executor import ApplyResult, ChangeResult, Stop, connections_for, execute
 from hossctl.model import Config
 from hossctl.plan import Change, Plan, PlanOptions
 from hossctl.snapshot import LiveNamespace, Snapshot
@@ -203,7 +203,10 @@ async def _clients(config: Config, options: ApplyOptions) -> AsyncIterator[dict[
         clients: dict[str, HossClient] = {}
         for server in config.servers:
             client = client_for(
-                server, ca_bundle=options.ca_bundle, debug=options.debug, parallelism=options.parallelism
+                server,
+                ca_bundle=options.ca_bundle,
+                debug=options.debug,
+                parallelism=connections_for(options.parallelism),
             )
             clients[server.key] = await stack.enter_async_context(client)
         yield clients

@@ -36,6 +36,17 @@ _BACKOFF_BASE_S = 0.1
 _BACKOFF_CAP_S = 2.0
 
 
+# A destructive change reads up to three facts at once just before its write (namespace,
+# sync rows, datasets); the connection pool must hold them all, or the reads queue behind
+# each other and one round trip becomes three.
+PRECONDITION_READS = 3
+
+
+def connections_for(parallelism: int) -> int:
+    """Connections per server that let ``parallelism`` changes read their preconditions at once."""
+    return max(1, parallelism) * PRECONDITION_READS
+
+
 class ChangeFailed(Exception):
     """A change whose mutation or read-back showed it did not take effect."""
 
