@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import secrets
 import socket
@@ -36,7 +35,7 @@ from typing import Any
 import httpx
 import yaml
 
-from hossctl.client import HossClient, client_for
+from hossctl.api import ClientOptions, endpoint_of, open_clients
 from hossctl.executor import connections_for, execute
 from hossctl.loader import load_config
 from hossctl.plan import PlanOptions
@@ -195,15 +194,11 @@ def bench_execute(
         plan = replace(plan, changes=tuple(replace(c, expect=None) for c in plan.changes))
 
     async def run() -> Figures:
-        async with contextlib.AsyncExitStack() as stack:
-            t0 = time.perf_counter()
-            clients: dict[str, HossClient] = {}
-            for server in config.servers:
-                clients[server.key] = await stack.enter_async_context(
-                    client_for(server, parallelism=connections_for(parallelism))
-                )
+        t0 = time.perf_counter()
+        options = ClientOptions(connections=connections_for(parallelism))
+        async with open_clients(map(endpoint_of, config.servers), options) as clients:
             # Start-up: discover and the PAT -> JWT exchange, paid once per server.
-            await asyncio.gather(*(c.get_namespace("default") for c in clients.values()))
+            await asyncio.gather(*(c.namespace("default") for c in clients.values()))
             t1, cpu1, sb1 = time.perf_counter(), time.process_time(), sandbox_cpu_s(sandboxes)
             result = await execute(plan, clients, parallelism=parallelism)
             t2, cpu2, sb2 = time.perf_counter(), time.process_time(), sandbox_cpu_s(sandboxes)

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from hossctl.client import PAGE_SIZE
+from hossctl.api import PAGE_SIZE
 from hossctl.sandbox import Sandbox
 
 PAT_ENV = "BENCH_HOSS_PAT"

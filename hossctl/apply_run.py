@@ -5,6 +5,10 @@ Two sources of a plan: the config (planned now, then confirmed by a human or
 the live facts it rests on are read again and found unchanged, so a reviewed plan is
 never applied to a world that moved on). Human output goes to stdout, or to stderr when
 ``--json`` reserves stdout for one JSON document.
+
+Change ids, link labels and errors name namespaces and quote servers' answers, so every
+line built from them escapes them with ``sanitize.printable`` (the JSON result keeps them
+exact); messages raised as ``HossctlError`` are escaped by its ``render``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -25,11 +29,13 @@ from hossctl.errors import HossctlError
 from hossctl.executor import ApplyResult, ChangeResult, Stop, connections_for, execute
 from hossctl.model import Config
 from hossctl.plan import Change, Plan, PlanOptions
+from hossctl.sanitize import printable
 from hossctl.snapshot import LiveNamespace, Snapshot
+from hossctl.transport import DEFAULT_TIMEOUT_S
 from hossctl.workflow import PlanRun, compute_plan
 
 if TYPE_CHECKING:
-    from hossctl.client import HossClient
+    from hossctl.api import HossClient
 
 JSON_FORMAT_VERSION = 1
 
@@ -41,7 +47,7 @@ class ApplyOptions:
     parallelism: int = 16
     ca_bundle: str | None = None
     plan_options: PlanOptions = field(default_factory=PlanOptions)
-    debug: bool = False
+    timeout: float = DEFAULT_TIMEOUT_S
     # After a first SIGINT/SIGTERM: how long changes already sent may take to finish.
     grace_s: float = 30.0
 
@@ -195,21 +201,15 @@ def apply_planfile(path: str, paths: Sequence[str], options: ApplyOptions) -> in
     return asyncio.run(run())
 
 
-@contextlib.asynccontextmanager
-async def _clients(config: Config, options: ApplyOptions) -> AsyncIterator[dict[str, HossClient]]:
-    from hossctl.client import client_for
+def _clients(config: Config, options: ApplyOptions) -> contextlib.AbstractAsyncContextManager[
+    dict[str, HossClient]
+]:
+    from hossctl.api import ClientOptions, endpoint_of, open_clients
 
-    async with contextlib.AsyncExitStack() as stack:
-        clients: dict[str, HossClient] = {}
-        for server in config.servers:
-            client = client_for(
-                server,
-                ca_bundle=options.ca_bundle,
-                debug=options.debug,
-                parallelism=connections_for(options.parallelism),
-            )
-            clients[server.key] = await stack.enter_async_context(client)
-        yield clients
+    client_options = ClientOptions(
+        ca_bundle=options.ca_bundle, timeout=options.timeout, connections=connections_for(options.parallelism)
+    )
+    return open_clients(map(endpoint_of, config.servers), client_options)
 
 
 def _show_plan(plan: Plan, out: _Output) -> None:
@@ -262,11 +262,13 @@ class _Progress:
 
 
 def progress_line(result: ChangeResult, *, color: bool = False) -> str:
+    """One finished change; the id (a namespace name) and the error (a server's words) escaped."""
+    cid = printable(result.change.id)
     if result.status == "done":
         mark = click.style("✓", fg="green") if color else "✓"
-        return f"{mark} {result.change.id} ({result.duration_s:.2f}s)"
+        return f"{mark} {cid} ({result.duration_s:.2f}s)"
     mark = click.style("✗", fg="red") if color else "✗"
-    return f"{mark} {result.change.id} ({result.duration_s:.2f}s): {result.error}"
+    return f"{mark} {cid} ({result.duration_s:.2f}s): {printable(str(result.error))}"
 
 
 async def _execute_and_report(
@@ -312,7 +314,7 @@ def _signals_stop(stop: Stop, out: _Output, options: ApplyOptions) -> Any:
             lines = [f"{_signal_name(signum)} again: exiting at once."]
             if running:
                 lines.append("The outcome of these changes is unknown:")
-                lines += [f"  {cid}" for cid in running]
+                lines += [f"  {printable(cid)}" for cid in running]
             lines.append("Run `hossctl plan` to see what took effect.")
             click.echo("\n".join(lines), err=True)
             with contextlib.suppress(Exception):
@@ -341,9 +343,13 @@ def _signals_stop(stop: Stop, out: _Output, options: ApplyOptions) -> Any:
 
 
 def report_lines(result: ApplyResult, signum: int | None = None) -> list[str]:
-    """The closing report: the summary line, or every change grouped by outcome."""
+    """The closing report: the summary line, or every change grouped by outcome.
+
+    Ids, labels and errors are escaped: one line of the report is one line on the terminal.
+    """
     lines = [
-        f"Duplex link {link.label}: {'verified on both servers' if link.verified else 'NOT complete'}."
+        f"Duplex link {printable(link.label)}: "
+        f"{'verified on both servers' if link.verified else 'NOT complete'}."
         for link in result.links
     ]
     if result.ok and signum is None:
@@ -368,7 +374,10 @@ def report_lines(result: ApplyResult, signum: int | None = None) -> list[str]:
         if group:
             lines.append(f"{title}:")
             shows_error = title.startswith(("Failed", "Blocked"))
-            lines.extend(f"  {r.change.id}" + (f": {r.error}" if shows_error else "") for r in group)
+            lines.extend(
+                f"  {printable(r.change.id)}" + (f": {printable(str(r.error))}" if shows_error else "")
+                for r in group
+            )
     lines.append("Nothing was rolled back. Run `hossctl plan` to see what remains; apply again to converge.")
     return lines
 

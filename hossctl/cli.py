@@ -13,6 +13,7 @@ import click
 
 from hossctl import __version__
 from hossctl.errors import HossctlError, Terminated
+from hossctl.sanitize import printable
 
 DEFAULT_CONFIG = "hoss.yaml"
 
@@ -35,13 +36,13 @@ class _Group(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
-            raise _UsageError(exc.format_message(), exc.ctx) from None
+            raise _UsageError(printable(exc.format_message()), exc.ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            raise _UsageError(exc.format_message(), exc.ctx) from None
+            raise _UsageError(printable(exc.format_message()), exc.ctx) from None
         except HossctlError as exc:
             click.echo(exc.render(), err=True)
             ctx.exit(exc.exit_code)
@@ -54,12 +55,13 @@ class _Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
-            # A bug, not a user mistake: one line by default, the traceback with --debug.
+            # A bug, not a user mistake: one line by default, the traceback with --debug. The
+            # exception's text may quote anything (a server's value in a KeyError), so escaped.
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(
-                f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug for the "
-                "traceback and please report it.",
+                f"Error: internal error ({type(exc).__name__}: {printable(str(exc))}); rerun with "
+                "--debug for the traceback and please report it.",
                 err=True,
             )
             ctx.exit(1)
@@ -72,6 +74,28 @@ class _Group(click.Group):
 def cli(ctx: click.Context, debug: bool) -> None:
     """Declarative management of Hoss namespaces and sync targets."""
     ctx.obj = {"debug": debug}
+    if debug:
+        _log_to_stderr()
+
+
+def _log_to_stderr() -> None:
+    """``--debug``: hossctl's own log records (HTTP requests, the sandbox's sync service) on stderr.
+
+    No record ever holds a token: requests are logged by method, URL and status only.
+    """
+    import logging
+
+    class PrintableFormatter(logging.Formatter):
+        """Log lines with control and bidi characters escaped: they quote what servers and clients sent."""
+
+        def format(self, record: logging.LogRecord) -> str:
+            return printable(super().format(record))
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PrintableFormatter("debug: %(message)s"))
+    root = logging.getLogger("hossctl")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
 
 
 def _config_option(func: Any) -> Any:
@@ -103,6 +127,17 @@ def _mass_delete_options(func: Any) -> Any:
         "--allow-mass-delete",
         is_flag=True,
         help="Turn mass-delete into a warning: allow deleting more than the delete threshold.",
+    )(func)
+
+
+def _timeout_option(func: Any) -> Any:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(0.1, 3600),
+        default=60.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Total deadline of each request to a server, retries included.",
     )(func)
 
 
@@ -138,24 +173,41 @@ def schema() -> None:
 @click.option(
     "--parallelism", type=click.IntRange(1, 256), default=16, show_default=True, help="Concurrent requests."
 )
-@click.pass_context
+@click.option(
+    "--auth-url",
+    "auth_urls",
+    multiple=True,
+    metavar="KEY=URL",
+    help="That server's auth service, when it is not on the server's own host (repeatable).",
+)
+@click.option(
+    "--allow-insecure-http",
+    is_flag=True,
+    help="Allow sending PATs over plain http to servers that are not this machine.",
+)
+@_timeout_option
 def export(
-    ctx: click.Context,
     servers: tuple[str, ...],
     pat_envs: tuple[str, ...],
     output: str | None,
     ca_bundle: str | None,
     parallelism: int,
+    auth_urls: tuple[str, ...],
+    allow_insecure_http: bool,
+    timeout: float,
 ) -> None:
     """Write the live servers' namespaces and sync targets as a config that plans to no changes."""
+    from hossctl.api import ClientOptions
     from hossctl.export import export_servers, parse_sources
 
-    sources = parse_sources(servers, pat_envs)
+    sources = parse_sources(servers, pat_envs, auth_urls, allow_insecure_http)
     result = export_servers(
-        sources, parallelism=parallelism, ca_bundle=ca_bundle, debug=bool(ctx.obj and ctx.obj.get("debug"))
+        sources,
+        parallelism=parallelism,
+        client_options=ClientOptions(ca_bundle=ca_bundle, timeout=timeout, connections=parallelism),
     )
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {printable(warning)}", err=True)  # they name live namespaces
     if output is None:
         click.echo(result.text, nl=False)
         return
@@ -166,7 +218,7 @@ def export(
         raise HossctlError(
             f"Cannot write {output}: {exc.strerror}; check the path and its permissions."
         ) from None
-    click.echo(f"Wrote {output} ({', '.join(s.key for s in sources)}).", err=True)
+    click.echo(f"Wrote {printable(output)} ({', '.join(s.key for s in sources)}).", err=True)
 
 
 @cli.command()
@@ -186,6 +238,7 @@ def export(
     help="Turn target-unreachable and target-namespace-missing into warnings.",
 )
 @_mass_delete_options
+@_timeout_option
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -198,6 +251,7 @@ def apply(
     no_target_check: bool,
     allow_mass_delete: bool,
     delete_threshold: int | None,
+    timeout: float,
 ) -> None:
     """Apply the config (after showing the plan and asking), or a PLANFILE saved by `plan --out`.
 
@@ -216,7 +270,7 @@ def apply(
             allow_mass_delete=allow_mass_delete,
             delete_threshold=delete_threshold,
         ),
-        debug=bool(ctx.obj and ctx.obj.get("debug")),
+        timeout=timeout,
     )
     if planfile is not None:
         ctx.exit(apply_planfile(planfile, _config_paths(files), options))
@@ -245,6 +299,7 @@ def apply(
     "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
 )
 @_mass_delete_options
+@_timeout_option
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -258,8 +313,10 @@ def plan(
     ca_bundle: str | None,
     allow_mass_delete: bool,
     delete_threshold: int | None,
+    timeout: float,
 ) -> None:
     """Read the live servers, diff them against the config and show the changes and safety checks."""
+    from hossctl.api import ClientOptions
     from hossctl.plan import PlanOptions
     from hossctl.workflow import plan_command
 
@@ -275,8 +332,7 @@ def plan(
             allow_mass_delete=allow_mass_delete,
             delete_threshold=delete_threshold,
         ),
-        ca_bundle=ca_bundle,
-        debug=bool(ctx.obj and ctx.obj.get("debug")),
+        client_options=ClientOptions(ca_bundle=ca_bundle, timeout=timeout, connections=parallelism),
     )
     ctx.exit(code)
 
@@ -362,14 +418,6 @@ def sandbox(
     import threading
 
     from hossctl.sandbox import Sandbox
-
-    obj = click.get_current_context().find_root().obj
-    if sync_service and obj and obj.get("debug"):
-        import logging
-
-        sync_log = logging.getLogger("hossctl.sandbox.sync")
-        sync_log.setLevel(logging.DEBUG)
-        sync_log.addHandler(logging.StreamHandler(sys.stderr))
 
     server = Sandbox(
         host=host,

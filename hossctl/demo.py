@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from hossctl.errors import HossctlError
+from hossctl.sanitize import printable
 from hossctl.schemas import read_schema_text
 
 CONFIG_NAME = "hoss.yaml"
@@ -179,7 +180,7 @@ def run_demo(echo: Callable[[str], None] = click.echo, run: Callable[[Sequence[s
     def step(number: int, item: Step) -> None:
         say(f"[{number}] {item.comment}")
         args = [os.path.expandvars(a) for a in item.args]
-        echo("$ hossctl " + " ".join(args))
+        echo("$ hossctl " + printable(" ".join(args)))  # expanded from the environment
         sys.stdout.flush()
         code = run(args)
         sys.stdout.flush()

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from hossctl.client import HossApiError, HossClient, ServerUnreachableError
-from hossctl.errors import HossctlError
+from hossctl.api import HossClient
+from hossctl.errors import HossApiError, HossctlError, ServerUnreachableError
 from hossctl.plan import Change, Plan, Summary
 from hossctl.preconditions import Found, moved
 from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
@@ -25,15 +24,6 @@ from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 Status = Literal["done", "failed", "blocked", "skipped", "unknown"]
 T = TypeVar("T")
 
-# A POST is not retried by the client (it is not idempotent); these answers mean the
-# request never reached the database, so sending it again is safe.
-_CREATE_RETRY_STATUSES = frozenset({429, 502, 503, 504})
-# Reads are always safe to repeat, so a bare 500 (a fault, not a refusal) is retried too.
-_READ_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_CREATE_ATTEMPTS = 6
-_READ_ATTEMPTS = 4
-_BACKOFF_BASE_S = 0.1
-_BACKOFF_CAP_S = 2.0
 
 
 # A destructive change reads up to three facts at once just before its write (namespace,
@@ -448,33 +438,16 @@ async def _check_expect(change: Change, client: HossClient, context: _Context) -
         )
 
 
-def _backoff(attempt: int) -> float:
-    return float(min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt) * random.uniform(0.5, 1.0))
+async def _read(read: Awaitable[T]) -> T:
+    """A read-back (the transport already retried it as its policy allows).
 
-
-def _transient(exc: Exception, statuses: frozenset[int]) -> bool:
-    if isinstance(exc, ServerUnreachableError):
-        return True
-    return isinstance(exc, HossApiError) and exc.status in statuses
-
-
-async def _read(fn: Callable[[], Awaitable[T]]) -> T:
-    """A read-back; repeated on transient failures on top of the client's own retries.
-
-    When it still fails, the mutation may or may not have happened: say so, since the
-    next apply (which plans from a fresh read) is what settles it.
+    When it fails, the mutation may or may not have happened: say so, since the next apply
+    (which plans from a fresh read) is what settles it.
     """
-    attempt = 0
-    while True:
-        try:
-            return await fn()
-        except (ServerUnreachableError, HossApiError) as exc:
-            attempt += 1
-            if attempt >= _READ_ATTEMPTS or not _transient(exc, _READ_RETRY_STATUSES):
-                raise ChangeFailed(
-                    f"the request was sent but its effect could not be read back: {exc}"
-                ) from None
-        await asyncio.sleep(_backoff(attempt))
+    try:
+        return await read
+    except (ServerUnreachableError, HossApiError) as exc:
+        raise ChangeFailed(f"the request was sent but its effect could not be read back: {exc}") from None
 
 
 def _namespace_differences(live: LiveNamespace, change: Change) -> list[str]:
@@ -488,33 +461,26 @@ def _where(change: Change) -> str:
 
 
 async def _create_namespace(change: Change, client: HossClient, context: _Context) -> None:
-    attempt = 0
-    while True:
-        try:
-            await client.create_namespace(
-                change.namespace, change.description or "", change.object_store or "", change.bucket or ""
-            )
-            break
-        except HossApiError as exc:
-            if exc.status == 403:
-                if attempt == 0 and change.expect is not None and change.expect.absent:
-                    # No attempt of ours can have reached the server yet: someone else made it.
-                    raise ChangeBlocked(
-                        f"namespace {change.server}/{change.namespace} appeared after the plan was made "
-                        "(the server answered 403: it already exists), so it was not created; run "
-                        "`hossctl plan` to review the new situation"
-                    ) from None
-                # An earlier attempt whose answer was lost: fine iff it is what we asked.
-                break
-            attempt += 1
-            if attempt >= _CREATE_ATTEMPTS or not _transient(exc, _CREATE_RETRY_STATUSES):
-                raise
-        except ServerUnreachableError:
-            attempt += 1
-            if attempt >= _CREATE_ATTEMPTS:
-                raise
-        await asyncio.sleep(_backoff(attempt))
-    live = await _read(lambda: client.namespace(change.namespace))
+    try:
+        await client.create_namespace(
+            change.namespace, change.description or "", change.object_store or "", change.bucket or ""
+        )
+    except HossApiError as exc:
+        if exc.status != 403:
+            raise
+        if not exc.replayed and change.expect is not None and change.expect.absent:
+            # No attempt of ours can have reached the server: someone else made it.
+            raise ChangeBlocked(
+                f"namespace {change.server}/{change.namespace} appeared after the plan was made "
+                "(the server answered 403: it already exists), so it was not created; run "
+                "`hossctl plan` to review the new situation"
+            ) from None
+        # An earlier attempt whose answer was lost: fine iff the namespace is what we asked.
+    except ServerUnreachableError as exc:
+        raise ChangeFailed(
+            f"the create was sent but no answer came back, so whether it took effect is unknown: {exc}"
+        ) from None
+    live = await _read(client.namespace(change.namespace))
     if live is None:
         raise ChangeFailed(f"{_where(change)} is missing despite a success answer to the create")
     differences = _namespace_differences(live, change)
@@ -525,7 +491,7 @@ async def _create_namespace(change: Change, client: HossClient, context: _Contex
 async def _delete_namespace(change: Change, client: HossClient, context: _Context) -> None:
     await _check_expect(change, client, context)
     await client.delete_namespace(change.namespace)
-    if await _read(lambda: client.namespace(change.namespace)) is not None:
+    if await _read(client.namespace(change.namespace)) is not None:
         raise ChangeFailed(f"{_where(change)} is still there despite a success answer to the DELETE")
 
 
@@ -550,7 +516,7 @@ async def _enable_sync(change: Change, client: HossClient, context: _Context) ->
         change.target_namespace or "",
         change.sync_type or "",
     )
-    rows = _matching_rows(await _read(lambda: client.sync_targets(change.namespace)), change)
+    rows = _matching_rows(await _read(client.sync_targets(change.namespace)), change)
     if not rows:
         raise ChangeFailed(
             f"{_target(change)} of {_where(change)} is missing despite a success answer to the PUT"
@@ -569,7 +535,7 @@ async def _disable_sync(change: Change, client: HossClient, context: _Context) -
     await client.delete_sync(
         change.namespace, change.target_core_service or "", change.target_namespace or ""
     )
-    rows = _matching_rows(await _read(lambda: client.sync_targets(change.namespace)), change)
+    rows = _matching_rows(await _read(client.sync_targets(change.namespace)), change)
     if rows:
         raise ChangeFailed(
             f"{_target(change)} of {_where(change)} is still there despite a success answer to the DELETE"

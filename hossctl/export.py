@@ -16,14 +16,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from hossctl.errors import HossctlError
 from hossctl.model import DEFAULT_PAT_ENV
+from hossctl.sanitize import needs_escape, printable
 from hossctl.snapshot import LiveNamespace, LiveSyncTarget, Snapshot
 from hossctl.urls import InvalidURL, base_url, normalise_core_url
+
+if TYPE_CHECKING:
+    from hossctl.api import ClientOptions
 
 # The schema's ``$id``; ``hossctl schema`` prints the same document for offline editors.
 _SERVER_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -39,6 +43,8 @@ class ExportSource:
     url: str  # base URL, canonical
     core_url: str
     pat_env: str = DEFAULT_PAT_ENV
+    auth_url: str | None = None
+    allow_insecure_http: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,12 @@ class ExportResult:
     warnings: tuple[str, ...] = ()
 
 
-def parse_sources(servers: Sequence[str], pat_envs: Sequence[str] = ()) -> tuple[ExportSource, ...]:
+def parse_sources(
+    servers: Sequence[str],
+    pat_envs: Sequence[str] = (),
+    auth_urls: Sequence[str] = (),
+    allow_insecure_http: bool = False,
+) -> tuple[ExportSource, ...]:
     """Parse the ``--server`` and ``--pat-env`` options, sorted by key.
 
     Every mistake is one sentence naming the option, so the user never sees a traceback.
@@ -92,12 +103,24 @@ def parse_sources(servers: Sequence[str], pat_envs: Sequence[str] = ()) -> tuple
         if not _ENV_NAME.fullmatch(var):
             raise HossctlError(f"--pat-env {key}=...: {var!r} is not a valid environment variable name.")
         envs[key] = var
+    auths: dict[str, str] = {}
+    for raw in auth_urls:
+        key, url = _split_pair(raw, "--auth-url", "KEY=URL")
+        if key not in urls:
+            raise HossctlError(f"--auth-url {raw!r}: {key!r} is not a key given with --server.")
+        try:
+            normalise_core_url(url)
+        except InvalidURL:
+            raise HossctlError(f"--auth-url {key}=...: {url!r} is not an http(s) URL.") from None
+        auths[key] = url.rstrip("/")
     return tuple(
         ExportSource(
             key=key,
             url=base_url(urls[key]),
             core_url=normalise_core_url(urls[key]),
             pat_env=envs.get(key, DEFAULT_PAT_ENV),
+            auth_url=auths.get(key),
+            allow_insecure_http=allow_insecure_http,
         )
         for key in sorted(urls)
     )
@@ -168,6 +191,10 @@ def render_export(sources: Sequence[ExportSource], snapshot: Snapshot) -> Export
         server_doc: dict[str, Any] = {"url": source.url}
         if source.pat_env != DEFAULT_PAT_ENV:
             server_doc["pat_env"] = source.pat_env
+        if source.auth_url is not None:
+            server_doc["auth_url"] = source.auth_url
+        if source.allow_insecure_http:
+            server_doc["allow_insecure_http"] = True
         namespaces: dict[str, Any] = {}
         for name in sorted(state.namespaces):
             if (source.key, name) not in skipped:
@@ -175,8 +202,12 @@ def render_export(sources: Sequence[ExportSource], snapshot: Snapshot) -> Export
         server_doc["namespaces"] = namespaces
         servers_doc[source.key] = server_doc
 
+    # A comment holds no escapes, so the header shows the URLs as ``printable`` does: a C1
+    # control there would make the file unreadable as YAML, and a bidi override would
+    # reorder the header on the terminal that ``export`` without ``-o`` prints to.
     header = [
-        "# Exported by `hossctl export` from: " + ", ".join(f"{s.key} = {s.url}" for s in ordered),
+        "# Exported by `hossctl export` from: "
+        + ", ".join(f"{s.key} = {printable(s.url)}" for s in ordered),
     ]
     body = yaml.dump(
         {"version": 1, "servers": servers_doc},
@@ -187,7 +218,31 @@ def render_export(sources: Sequence[ExportSource], snapshot: Snapshot) -> Export
         width=1_000_000,
         indent=2,
     )
-    return ExportResult("\n".join(header) + "\n" + body, tuple(warnings))
+    return ExportResult("\n".join(header) + "\n" + _escape_format_characters(body), tuple(warnings))
+
+
+_FORMAT_CHARACTERS = re.compile(r"[\u00a0-\U0010ffff]")
+
+
+def _escape_format_characters(body: str) -> str:
+    """Escape, in YAML's double-quoted syntax, the invisible characters PyYAML writes raw.
+
+    With ``allow_unicode`` the emitter escapes C0, C1, DEL, surrogates, NEL, LS, PS and the
+    BOM, but writes bidi overrides and zero-width characters as they are: valid YAML, but
+    ``export`` without ``-o`` prints it on a terminal, where U+202E reverses the rest of the
+    line. ``_represent_str`` double-quotes every string that holds one (none is printable),
+    and the emitter never writes one as part of an escape of its own, so ``\\uNNNN`` in its
+    place reads back as the same character.
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if not needs_escape(char):
+            return char
+        code = ord(char)
+        return f"\\u{code:04X}" if code < 0x10000 else f"\\U{code:08X}"
+
+    return _FORMAT_CHARACTERS.sub(escape, body)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -329,31 +384,25 @@ def export_servers(
     sources: Sequence[ExportSource],
     *,
     parallelism: int = 16,
-    ca_bundle: str | None = None,
-    debug: bool = False,
+    client_options: ClientOptions | None = None,
 ) -> ExportResult:
     """Read the live servers (the imperative shell) and render them."""
     import asyncio
-    import contextlib
 
-    from hossctl.client import client_from
+    from hossctl.api import ClientOptions, Endpoint, open_clients
     from hossctl.model import Config, Server
     from hossctl.reader import read_snapshot
 
     config = Config(
         servers=tuple(Server(key=s.key, url=s.url, core_url=s.core_url, pat_env=s.pat_env) for s in sources)
     )
+    endpoints = [
+        Endpoint(s.key, s.url, s.pat_env, s.auth_url, s.allow_insecure_http) for s in sources
+    ]
 
     async def read() -> Snapshot:
-        async with contextlib.AsyncExitStack() as stack:
-            clients = {
-                s.key: await stack.enter_async_context(
-                    client_from(
-                        s.key, s.url, s.pat_env, ca_bundle=ca_bundle, debug=debug, parallelism=parallelism
-                    )
-                )
-                for s in sources
-            }
+        options = client_options or ClientOptions(connections=parallelism)
+        async with open_clients(endpoints, options) as clients:
             return await read_snapshot(config, clients, parallelism=parallelism)
 
     return render_export(sources, asyncio.run(read()))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hossctl.sanitize import printable
+
 SyncType = Literal["simplex", "duplex"]
 Ensure = Literal["present", "absent"]
 DEFAULT_PAT_ENV = "HOSS_PAT"
@@ -74,6 +76,10 @@ class Server:
     namespaces: tuple[Namespace, ...] = ()
     position: Position | None = field(default=None, compare=False)
     delete_threshold: int = DEFAULT_DELETE_THRESHOLD
+    # Where this server's PAT may be exchanged when its auth service is not on its own origin.
+    auth_url: str | None = None
+    # Plain http to a host that is not this machine carries the PAT unencrypted: opt-in only.
+    allow_insecure_http: bool = False
 
     def namespace(self, name: str) -> Namespace | None:
         for ns in self.namespaces:
@@ -91,9 +97,14 @@ class Diagnostic:
     severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
+        """``FILE:LINE:COL: message`` as printed, with control and bidi characters escaped.
+
+        Messages quote config values and file names, which a hostile or broken config can
+        fill with ESC or CR; one diagnostic must stay one line for editors and CI to parse.
+        """
         where = f"{self.position}: " if self.position else ""
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}{prefix}{self.message}"
+        return printable(f"{where}{prefix}{self.message}")
 
 
 @dataclass(frozen=True)

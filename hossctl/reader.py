@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from hossctl import wire
-from hossctl.client import HossApiError, HossClient, probe_discover
-from hossctl.errors import HossctlError
+from hossctl.api import HossClient, probe_discover
+from hossctl.errors import HossApiError, HossctlError
 from hossctl.model import Config
 from hossctl.snapshot import (
     LiveDataset,
@@ -110,12 +110,9 @@ async def read_snapshot(
     keys = [server.key for server in config.servers]
     managed_urls = {server.core_url for server in config.servers}
     external = sorted(declared_target_urls(config) - managed_urls)
-    debug = any(c.debug for c in clients.values())
     if ca_bundle is None:
         ca_bundle = next((c.ca_bundle for c in clients.values() if c.ca_bundle), None)
-    probe_task = asyncio.ensure_future(
-        probe_discover(external, ca_bundle=ca_bundle, timeout=probe_timeout, debug=debug)
-    )
+    probe_task = asyncio.ensure_future(probe_discover(external, ca_bundle=ca_bundle, timeout=probe_timeout))
     try:
         states = await asyncio.gather(
             *(_read_server(clients[key], key, asyncio.Semaphore(max(1, parallelism))) for key in keys)

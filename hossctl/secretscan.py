@@ -8,10 +8,13 @@ enough to catch real tokens and strict enough that a namespace called ``hp_scrat
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _TOKEN = re.compile(
     r"hp_[A-Za-z0-9]{20,}|hsvc_[^\s\"']{8,}|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
 )
+# Any base64url run that starts like an encoded JSON object: a JWT's header or payload on its own.
+_JWT_PART = re.compile(r"eyJ[A-Za-z0-9_-]{8,}")
 REDACTED = "<redacted>"
 
 
@@ -19,6 +22,19 @@ def looks_like_token(text: str) -> bool:
     return _TOKEN.search(text) is not None
 
 
-def redact(text: str) -> str:
-    """``text`` with every token-looking part replaced, for messages built from user input."""
-    return _TOKEN.sub(REDACTED, text)
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every known secret, every part of one, and every token-looking run replaced.
+
+    Run it on a whole text before any truncation: a secret cut in half by a length limit is
+    no longer recognisable. The known secrets (the PAT and tokens of the run) go first, each
+    also split at its dots so that a JWT's header or payload echoed alone is caught too.
+    """
+    known: set[str] = set()
+    for secret in secrets:
+        if secret:
+            known.add(secret)
+            known.update(part for part in secret.split(".") if len(part) >= 8)
+    for secret in sorted(known, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _TOKEN.sub(REDACTED, text)
+    return _JWT_PART.sub(REDACTED, text)

@@ -25,7 +25,7 @@ from hossctl.structure import did_you_mean, quote, show
 from hossctl.urls import CORE_PATH, InvalidURL, normalise_core_url
 from hossctl.yamlsource import Document, PathKey
 
-_SERVER_FIELDS = ("url", "pat_env", "prune", "delete_threshold")
+_SERVER_FIELDS = ("url", "pat_env", "prune", "delete_threshold", "auth_url", "allow_insecure_http")
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,8 @@ class _Builder:
             pat_env = decl.fields.get("pat_env", (DEFAULT_PAT_ENV, None))[0]
             prune = decl.fields.get("prune", (False, None))[0]
             threshold = decl.fields.get("delete_threshold", (DEFAULT_DELETE_THRESHOLD, None))[0]
+            auth_url = self._auth_url(decl)
+            insecure = decl.fields.get("allow_insecure_http", (False, None))[0]
             servers.append(
                 Server(
                     key=key,
@@ -168,12 +170,37 @@ class _Builder:
                     namespaces=namespaces,
                     position=decl.position,
                     delete_threshold=int(threshold),
+                    auth_url=auth_url,
+                    allow_insecure_http=bool(insecure),
                 )
             )
         config = Config(servers=tuple(servers))
         self._check_links(config)
         self._check_buckets(config)
         return config
+
+    def _auth_url(self, decl: _ServerDecl) -> str | None:
+        if "auth_url" not in decl.fields or "auth_url" in decl.broken_fields:
+            return None
+        value, position = decl.fields["auth_url"]
+        text = str(value).strip()
+        try:
+            normalise_core_url(text)
+            parts = urlsplit(text)
+        except InvalidURL:
+            self.error(
+                f"'auth_url' of server {quote(decl.key)} {show(text)} is not an http(s) URL with a host",
+                position,
+            )
+            return None
+        if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+            self.error(
+                f"'auth_url' of server {quote(decl.key)} must be the auth service's base URL (such as "
+                "https://auth.example.org/auth/v1), with no user, password, query or fragment",
+                position,
+            )
+            return None
+        return text.rstrip("/")
 
     def _server_core_url(self, decl: _ServerDecl) -> str | None:
         if "url" in decl.broken_fields:

@@ -10,15 +10,15 @@ import asyncio
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 from hossctl import checks, planner
-from hossctl.client import HossClient, client_for
+from hossctl.api import ClientOptions, HossClient, endpoint_of, open_clients
 from hossctl.errors import HossctlError
 from hossctl.model import Config
 from hossctl.plan import Plan, PlanOptions
 from hossctl.reader import read_datasets, read_snapshot
+from hossctl.sanitize import printable
 from hossctl.snapshot import Snapshot
 
 ADMIN_ROLES = frozenset({"admin", "service"})
@@ -72,18 +72,9 @@ async def compute_plan(
 
 
 async def _plan_with_clients(
-    config: Config,
-    *,
-    parallelism: int,
-    options: PlanOptions,
-    ca_bundle: str | None,
-    debug: bool,
+    config: Config, *, parallelism: int, options: PlanOptions, client_options: ClientOptions
 ) -> PlanRun:
-    async with AsyncExitStack() as stack:
-        clients: dict[str, HossClient] = {}
-        for server in config.servers:
-            client = client_for(server, ca_bundle=ca_bundle, debug=debug, parallelism=parallelism)
-            clients[server.key] = await stack.enter_async_context(client)
+    async with open_clients(map(endpoint_of, config.servers), client_options) as clients:
         return await compute_plan(config, clients, parallelism=parallelism, options=options)
 
 
@@ -92,13 +83,14 @@ def run_plan(
     *,
     parallelism: int = 16,
     options: PlanOptions | None = None,
-    ca_bundle: str | None = None,
-    debug: bool = False,
+    client_options: ClientOptions | None = None,
 ) -> PlanRun:
     """Synchronous entry point for the CLI."""
-    options = options or PlanOptions()
+    client_options = client_options or ClientOptions(connections=parallelism)
     return asyncio.run(
-        _plan_with_clients(config, parallelism=parallelism, options=options, ca_bundle=ca_bundle, debug=debug)
+        _plan_with_clients(
+            config, parallelism=parallelism, options=options or PlanOptions(), client_options=client_options
+        )
     )
 
 
@@ -139,8 +131,7 @@ def plan_command(
     detailed_exitcode: bool = False,
     parallelism: int = 16,
     options: PlanOptions | None = None,
-    ca_bundle: str | None = None,
-    debug: bool = False,
+    client_options: ClientOptions | None = None,
 ) -> int:
     """Everything ``hossctl plan`` does after option parsing; returns the exit code.
 
@@ -157,7 +148,7 @@ def plan_command(
         _refuse_config_as_out(out, config.sources)
     for warning in config.warnings:
         _write(str(warning), err=True)
-    run = run_plan(config, parallelism=parallelism, options=options, ca_bundle=ca_bundle, debug=debug)
+    run = run_plan(config, parallelism=parallelism, options=options, client_options=client_options)
     plan = run.plan
     if output == "json":
         text = render.render_json(plan)
@@ -170,7 +161,7 @@ def plan_command(
     errors = plan.errors
     if errors:
         count = len(errors)
-        not_saved = f"; {out} was not written" if out else ""
+        not_saved = f"; {printable(out)} was not written" if out else ""
         _write(
             f"Error: the plan has {count} safety violation{'s' if count != 1 else ''}{not_saved}: "
             "resolve them (see above) and plan again.",
@@ -182,7 +173,8 @@ def plan_command(
         from hossctl.fingerprint import config_digest
 
         planfile.save(out, plan, servers, config_digest=config_digest(config), config_files=list(paths))
-        _write(f"Saved the plan to {out}; apply it with: hossctl apply {out}", err=True)
+        shown = printable(out)
+        _write(f"Saved the plan to {shown}; apply it with: hossctl apply {shown}", err=True)
     if detailed_exitcode and plan.has_changes:
         return 2
     return 0

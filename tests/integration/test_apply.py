@@ -347,3 +347,33 @@ def test_plan_file_with_violations_is_refused(pair: Pair, tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert "safety violation" in result.output and "protected" in result.output
     assert (state(onprem), state(cloud)) == before
+
+
+def test_apply_prints_hostile_names_escaped_and_json_exact(pair: Pair, tmp_path: Path) -> None:
+    """Issue 10, case 4: live names that would write on the terminal, pruned by apply."""
+    onprem, cloud = pair
+    hostile = {
+        "evil\x1b]0;PWNED\x07\x1b[2Jx": "evil\\x1b]0;PWNED\\x07\\x1b[2Jx",
+        "a\r\nFAKE: Apply complete": "a\\r\\nFAKE: Apply complete",
+        "rev\u202eexe.txt": "rev\\u202eexe.txt",
+    }
+    for i, name in enumerate(hostile):
+        onprem.seed_namespace(name, description=f"About {name}", bucket=f"hostile-{i}")
+    path = tmp_path / "hoss.yaml"
+    doc = {
+        "version": 1,
+        "servers": {
+            "onprem": {"url": onprem.url, "pat_env": "ONPREM_PAT", "prune": True, "namespaces": {}},
+            "cloud": {"url": cloud.url, "pat_env": "CLOUD_PAT", "namespaces": {}},
+        },
+    }
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = hossctl("apply", "-f", str(path), "--auto-approve", "--json")
+    assert result.exit_code == 0, result.output
+    assert not [ch for ch in ("\x1b", "\r", "\x07", "\u202e") if ch in result.stderr], result.stderr
+    assert not any(line.startswith("FAKE") for line in result.stderr.splitlines())
+    for shown in hostile.values():
+        assert f"✓ onprem/{shown}/delete (" in result.stderr  # the progress line
+    document = json.loads(result.stdout)
+    assert {c["namespace"] for c in document["changes"]} >= set(hostile)
+    assert not set(hostile) & {n["name"] for n in onprem.namespaces()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import ssl
 import subprocess
@@ -16,14 +17,14 @@ import jwt as pyjwt
 import pytest
 from ports import dead_url
 
-from hossctl.client import (
+from hossctl.api import Endpoint, HossClient, client_from
+from hossctl.errors import (
     AuthenticationError,
     HossApiError,
-    HossClient,
     ServerUnreachableError,
     UnsupportedVersionError,
-    client_from,
 )
+from hossctl.transport import RetryBudget
 
 SandboxFactory = Callable[..., Any]
 FAKE_PAT = "hp_" + "Z" * 30
@@ -52,14 +53,14 @@ def test_exchange_once_for_concurrent_calls_and_refresh_at_half_life(sandbox_fac
 
     async def main() -> tuple[int, int, int]:
         async with _client(sb, clock=lambda: now[0]) as client:
-            results = await asyncio.gather(*(client.get_sync(f"ns{i}") for i in range(5)))
-            assert results == [[]] * 5
+            results = await asyncio.gather(*(client.sync_targets(f"ns{i}") for i in range(5)))
+            assert results == [()] * 5
             first = client.exchanges
             now[0] += 60  # well within the token's life: no new exchange
-            await client.list_namespaces()
+            await client.namespaces()
             second = client.exchanges
             now[0] += 24 * 3600  # past half of any sane lifetime: refreshed before use
-            await asyncio.gather(*(client.get_namespace(f"ns{i}") for i in range(5)))
+            await asyncio.gather(*(client.namespace(f"ns{i}") for i in range(5)))
             return first, second, client.exchanges
 
     assert _run(main()) == (1, 1, 2)
@@ -72,17 +73,15 @@ def test_jwt_from_environment_is_used_as_is(
 
     async def token() -> str:
         async with _client(sb) as client:
-            await client.list_namespaces()
-            assert client._token is not None
-            return client._token
+            return await client.tokens.bearer()
 
     jwt = _run(token())
     monkeypatch.delenv("CLOUD_PAT", raising=False)
     monkeypatch.setenv("HOSS_JWT", jwt)
 
     async def read() -> list[str]:
-        async with client_from("cloud", sb.url, "CLOUD_PAT") as client:
-            names = [ns["name"] for ns in await client.list_namespaces()]
+        async with client_from(Endpoint("cloud", sb.url, "CLOUD_PAT")) as client:
+            names = [ns.name for ns in await client.namespaces()]
             assert client.exchanges == 0
             return names
 
@@ -94,7 +93,7 @@ def test_wrong_pat_is_one_clear_sentence_without_the_pat(sandbox_factory: Sandbo
 
     async def main() -> None:
         async with _client(sb, pat=FAKE_PAT) as client:
-            await client.list_namespaces()
+            await client.namespaces()
 
     with pytest.raises(AuthenticationError) as info:
         _run(main())
@@ -108,23 +107,22 @@ def test_missing_credentials_name_the_variable(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("NOPE_PAT", raising=False)
     monkeypatch.delenv("HOSS_JWT", raising=False)
     with pytest.raises(AuthenticationError, match=r"\$NOPE_PAT"):
-        client_from("cloud", "http://127.0.0.1:1", "NOPE_PAT")
+        client_from(Endpoint("cloud", "http://127.0.0.1:1", "NOPE_PAT"))
 
 
 def test_server_down_is_one_clear_sentence() -> None:
     url = dead_url()
 
     async def main() -> None:
-        async with HossClient(
-            server="lab", base_url=url, pat=FAKE_PAT, max_retries=2, backoff_base=0.01
-        ) as c:
-            await c.list_namespaces()
+        async with HossClient(server="lab", base_url=url, pat=FAKE_PAT, backoff_base=0.01) as c:
+            await c.namespaces()
 
     with pytest.raises(ServerUnreachableError) as info:
         _run(main())
     message = str(info.value)
     assert message.startswith("server 'lab' is unreachable: GET ")
-    assert url in message and "3 attempts" in message and "\n" not in message
+    # A server that never answered is down, not flaky: a few attempts, not the run's retry budget.
+    assert url in message and "4 attempts" in message and "\n" not in message
     assert FAKE_PAT not in message
 
 
@@ -163,7 +161,7 @@ def test_unsupported_version(stub_server: Callable[[dict[str, Any]], str], versi
 
     async def main() -> None:
         async with HossClient(server="new", base_url=url, pat=FAKE_PAT) as client:
-            await client.list_namespaces()
+            await client.namespaces()
 
     with pytest.raises(UnsupportedVersionError) as info:
         _run(main())
@@ -186,7 +184,7 @@ def test_paging(sandbox_factory: SandboxFactory, extra: int, page_size: int) -> 
 
     async def main() -> list[str]:
         async with _client(sb, page_size=page_size) as client:
-            return [ns["name"] for ns in await client.list_namespaces()]
+            return [ns.name for ns in await client.namespaces()]
 
     names = _run(main())
     assert names == [ns["name"] for ns in sb.namespaces()]
@@ -196,13 +194,13 @@ def test_paging(sandbox_factory: SandboxFactory, extra: int, page_size: int) -> 
 def test_empty_server_lists_nothing(sandbox_factory: SandboxFactory) -> None:
     sb = sandbox_factory(object_stores=("other",))  # no `default` store: no bootstrap namespace
 
-    async def main() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    async def main() -> tuple[tuple[Any, ...], tuple[str, ...]]:
         async with _client(sb) as client:
-            return await client.list_namespaces(), await client.list_object_stores()
+            return await client.namespaces(), await client.object_stores()
 
     namespaces, stores = _run(main())
-    assert namespaces == []
-    assert [s["name"] for s in stores] == ["other"]
+    assert namespaces == ()
+    assert stores == ("other",)
 
 
 def test_retries_ride_out_faults(sandbox_factory: SandboxFactory) -> None:
@@ -211,35 +209,36 @@ def test_retries_ride_out_faults(sandbox_factory: SandboxFactory) -> None:
         sb.seed_namespace(f"f{i}", bucket=f"b{i}")
         sb.seed_sync(f"f{i}", "https://partner.example/core/v1", f"f{i}", "simplex")
 
-    async def main() -> dict[str, list[dict[str, Any]]]:
-        async with _client(sb, max_retries=10, backoff_base=0.005, backoff_cap=0.05, page_size=5) as client:
-            names = [ns["name"] for ns in await client.list_namespaces()]
-            syncs = await asyncio.gather(*(client.get_sync(n) for n in names))
+    async def main() -> dict[str, tuple[Any, ...]]:
+        async with _client(sb, backoff_base=0.005, backoff_cap=0.05, page_size=5) as client:
+            names = [ns.name for ns in await client.namespaces()]
+            syncs = await asyncio.gather(*(client.sync_targets(n) for n in names))
             return dict(zip(names, syncs, strict=True))
 
     result = _run(main())
     assert sorted(result) == sorted(ns["name"] for ns in sb.namespaces())
     for name, rows in result.items():
-        assert rows == sb.sync_targets(name)
+        expected = [tuple(r.values()) for r in sb.sync_targets(name)]
+        assert [(r.target_core_service, r.target_namespace, r.sync_type) for r in rows] == expected
 
 
 def test_debug_logs_requests_but_never_a_token(
-    sandbox_factory: SandboxFactory, capfd: pytest.CaptureFixture[str]
+    sandbox_factory: SandboxFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     sb = sandbox_factory()
     sb.seed_namespace("ns1", bucket="b1")
+    caplog.set_level(logging.DEBUG, logger="hossctl")
 
     async def main() -> str:
-        async with _client(sb, debug=True) as client:
-            await client.list_namespaces()
-            await client.get_sync("ns1")
+        async with _client(sb) as client:
+            await client.namespaces()
+            await client.sync_targets("ns1")
             await client.user_sync()
-            await client.list_datasets("ns1")
-            assert client._token
-            return client._token
+            await client.datasets("ns1")
+            return await client.tokens.bearer()
 
     token = _run(main())
-    err = capfd.readouterr().err
+    err = caplog.text
     assert f"GET {sb.core_url}/namespace/?limit=500&offset=0 -> 200" in err
     assert f"POST {sb.url}/auth/v1/pat/exchange/jwt -> 201" in err
     assert f"GET {sb.core_url}/namespace/ns1/sync -> 200" in err
@@ -251,9 +250,9 @@ def test_stale_token_is_exchanged_again_once(sandbox_factory: SandboxFactory) ->
 
     async def main() -> tuple[list[str], int]:
         async with _client(sb) as client:
-            await client.list_namespaces()
-            client._token = "not-a-token-core-accepts"  # core answers 401 with an empty body
-            names = [ns["name"] for ns in await client.list_namespaces()]
+            await client.namespaces()
+            client.tokens._token = "not-a-token-core-accepts"  # core answers 401 with an empty body
+            names = [ns.name for ns in await client.namespaces()]
             return names, client.exchanges
 
     assert _run(main()) == (["default"], 2)
@@ -265,7 +264,7 @@ def test_expired_jwt_is_refused_before_use(sandbox_factory: SandboxFactory) -> N
 
     async def main() -> None:
         async with _client(sb, pat=None, jwt=expired) as client:
-            await client.list_namespaces()
+            await client.namespaces()
 
     with pytest.raises(AuthenticationError) as info:
         _run(main())
@@ -277,8 +276,9 @@ def test_persistent_faults_end_in_one_sentence(sandbox_factory: SandboxFactory) 
     sb = sandbox_factory(fault_rate=1.0)
 
     async def main() -> None:
-        async with _client(sb, max_retries=2, backoff_base=0.005, backoff_cap=0.01) as client:
-            await client.list_namespaces()
+        budget = RetryBudget(initial=2, per_request=0)  # a run whose budget is spent after 2 retries
+        async with _client(sb, budget=budget, backoff_base=0.005, backoff_cap=0.01) as client:
+            await client.namespaces()
 
     with pytest.raises((HossApiError, ServerUnreachableError)) as info:
         _run(main())

@@ -182,3 +182,24 @@ def test_half_duplex_link_is_left_out_and_plans_clean(
     assert _invoke(["validate", "-f", str(out)], env).exit_code == 0
     plan = _invoke(["plan", "-f", str(out), "--detailed-exitcode"], env)
     assert plan.exit_code == 0, plan.output
+
+
+def test_hostile_names_and_descriptions_are_exported_exactly_and_printed_escaped(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """Issue 10, case 4: what export prints (YAML on stdout, warnings on stderr) holds none raw."""
+    onprem = sandbox_factory()
+    description = "evil\x1b]0;PWNED\x07\x1b[2J\r\nFAKE: Apply complete\u202e\x9b"
+    onprem.seed_namespace("rev\u202eexe.txt", description=description, bucket="rev")
+    onprem.seed_namespace("evil\x1b]0;PWNED\x07x", description="d", bucket="evil")  # not a URL segment
+    onprem.seed_namespace("a\r\nFAKE: Apply complete", description="d", bucket="fake")
+    env: dict[str, str | None] = {"HOSS_PAT": onprem.admin_pat, "HOSS_JWT": None}
+    result = _invoke(["export", "--server", f"onprem={onprem.url}"], env)
+    assert result.exit_code == 0, result.output
+    for shown in (result.stdout, result.stderr):
+        assert not [ch for ch in ("\x1b", "\r", "\x07", "\u202e", "\x9b") if ch in shown], shown
+        assert not any(line.startswith("FAKE") for line in shown.splitlines())
+    assert "namespace 'evil\\x1b]0;PWNED\\x07x' left out" in result.stderr
+    assert "namespace 'a\\r\\nFAKE: Apply complete' left out" in result.stderr
+    exported = yaml.safe_load(result.stdout)["servers"]["onprem"]["namespaces"]
+    assert exported["rev\u202eexe.txt"]["description"] == description

@@ -149,6 +149,7 @@ def test_a_404_that_is_not_the_cores_own_is_not_an_empty_namespace(onprem: Any, 
     assert result.exit_code == 1, result.output
     assert (
         "holds no datasets, so deleting it cannot be shown to be safe: server 'onprem' answered 404 "
-        f"404 page not found to GET {proxy.url}/core/v1/namespace/scratch2/dataset/"
+        f"(Content-Type text/plain, body '404 page not found') to GET {proxy.url}/core/v1/namespace/scratch2/"
+        "dataset/"
     ) in result.output
     _untouched(onprem)

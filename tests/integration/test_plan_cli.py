@@ -409,3 +409,74 @@ def test_a_dangling_symlink_in_a_config_directory_stops_the_plan(world: World) -
         "remove it"
     )
     assert [n["name"] for n in world.lab.namespaces() if n["name"] == "imaging"] == ["imaging"]
+
+
+# Issue 10, case 4: names and descriptions a hostile server (or config) uses to write on the
+# reviewer's terminal: a window title and a cleared screen, a forged line, reversed text.
+HOSTILE = {
+    "evil\x1b]0;PWNED\x07\x1b[2Jx": "evil\\x1b]0;PWNED\\x07\\x1b[2Jx",
+    "a\r\nFAKE: Apply complete": "a\\r\\nFAKE: Apply complete",
+    "rev\u202eexe.txt": "rev\\u202eexe.txt",
+}
+RAW = ("\x1b", "\r", "\x07", "\u202e")
+
+
+def _no_raw(text: str) -> None:
+    assert not [ch for ch in RAW if ch in text], repr(text)
+    assert not any(line.startswith("FAKE") for line in text.splitlines()), text
+
+
+def test_hostile_live_names_and_descriptions_reach_no_terminal_raw(world: World) -> None:
+    world.lab_fields["prune"] = True
+    for name in HOSTILE:
+        world.lab.seed_namespace(name, description=f"About {name}", bucket=f"b{len(name)}")
+    evil = next(iter(HOSTILE))
+    world.lab.seed_dataset(evil, "d\x1b[31mred\u202e")  # a blocking violation that names both
+
+    text = world.plan()
+    assert text.exit_code == 1, text.output  # namespace-not-empty
+    for shown in (text.stdout, text.stderr):
+        _no_raw(shown)
+    for escaped in HOSTILE.values():
+        assert f'  - namespace "{escaped}"' in text.stdout
+    assert "'d\\x1b[31mred\\u202e'" in text.stdout  # the dataset, in the violation's message
+    assert text.stderr.startswith("Error: the plan has 1 safety violation")
+
+    markdown = world.plan("--markdown")
+    assert markdown.exit_code == 1
+    _no_raw(markdown.stdout)
+    _no_raw(markdown.stderr)
+    assert 'namespace "evil\\\\x1b\\]0;PWNED\\\\x07\\\\x1b\\[2Jx"' in markdown.stdout
+    assert 'namespace "a\\\\r\\\\nFAKE: Apply complete"' in markdown.stdout
+    assert 'namespace "rev\\\\u202eexe.txt"' in markdown.stdout
+
+    result = world.plan("--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)  # JSON escapes by itself: the exact names
+    deleted = {c["namespace"] for c in doc["changes"] if c["action"] == "delete_namespace"}
+    assert set(HOSTILE) <= deleted
+    [violation] = doc["violations"]
+    assert violation["namespace"] == evil and violation["change"] == f"lab/{evil}/delete"
+
+
+def test_a_control_character_in_a_config_value_is_shown_escaped(world: World) -> None:
+    path = world.tmp / "hoss.yaml"
+    text = (
+        f"version: 1\nservers:\n  lab:\n    url: {world.lab.url}\n    pat_env: LAB_PAT\n    namespaces:\n"
+        '      fresh:\n        description: "a\\x1bb\\u202ec\\r\\nFAKE: Apply complete"\n'
+        "        object_store: default\n        bucket: fresh\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    planned = CliRunner().invoke(cli, ["plan", "-f", str(path)])
+    assert planned.exit_code == 0, planned.output
+    _no_raw(planned.stdout)
+    assert "description:  'a\\x1bb\\u202ec\\r\\nFAKE: Apply complete'" in planned.stdout
+
+    # A diagnostic quoting a config value: a sync target that names no server.
+    broken = text + '        sync:\n          - target: "clo\\x1bud\\r\\nFAKE"\n            type: simplex\n'
+    path.write_text(broken, encoding="utf-8")
+    for command in ("validate", "plan"):
+        result = CliRunner().invoke(cli, [command, "-f", str(path)])
+        assert result.exit_code == 1
+        _no_raw(result.output)
+        assert "sync target 'clo\\x1bud\\r\\nFAKE' is neither" in result.stderr

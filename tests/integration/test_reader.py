@@ -8,7 +8,7 @@ from typing import Any
 
 from ports import dead_url
 
-from hossctl.client import HossClient
+from hossctl.api import HossClient
 from hossctl.model import Config, Namespace, Server, SyncTarget
 from hossctl.reader import read_datasets, read_snapshot
 from hossctl.snapshot import LiveDataset, LiveSyncTarget, Snapshot

@@ -52,3 +52,55 @@ def test_apply_of_a_config_file_as_plan_file_says_what_to_do(tmp_path: Path) -> 
     result = CliRunner().invoke(cli, ["apply", str(config)])
     assert result.exit_code == 1
     assert "looks like a config file" in result.output and f"apply -f {config}" in result.output
+
+
+HOSTILE = "x\x1b]0;PWNED\x07\x1b[2J\r\nFAKE: Apply complete\u202eexe"
+HOSTILE_SHOWN = "x\\x1b]0;PWNED\\x07\\x1b[2J\\r\\nFAKE: Apply complete\\u202eexe"
+RAW = ("\x1b", "\x07", "\r", "\u202e")
+
+
+def _raise_hostile(*_args: object, **_kwargs: object) -> None:
+    from hossctl.errors import HossctlError
+
+    raise HossctlError(f"server said: {HOSTILE}")
+
+
+def _bug_hostile(*_args: object, **_kwargs: object) -> None:
+    raise ValueError(HOSTILE)  # str() of a ValueError is its text, unlike a KeyError's repr
+
+
+def test_an_error_quoting_a_server_is_one_line_with_its_controls_escaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hossctl.loader, "load_config", _raise_hostile)
+    result = CliRunner().invoke(cli, ["validate", "-f", "whatever.yaml"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: server said: {HOSTILE_SHOWN}\n"
+    assert not any(ch in result.output for ch in RAW)
+
+
+def test_the_internal_error_line_escapes_the_exception_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hossctl.loader, "load_config", _bug_hostile)
+    result = CliRunner().invoke(cli, ["validate", "-f", "whatever.yaml"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert f"internal error (ValueError: {HOSTILE_SHOWN}); rerun" in result.output
+    assert not any(ch in result.output for ch in RAW)
+
+
+def test_render_escapes_but_the_message_stays_exact() -> None:
+    from hossctl.errors import HossctlError
+
+    error = HossctlError(HOSTILE)
+    assert error.message == str(error) == HOSTILE  # for code that inspects it
+    assert error.render() == f"Error: {HOSTILE_SHOWN}"
+    assert HossctlError(error.render()[7:]).render() == error.render()  # no double escaping
+
+
+def test_a_config_diagnostic_is_one_line_whatever_the_file_name(tmp_path: Path) -> None:
+    config = tmp_path / "evil\x1b[2J\u202e.yaml"
+    config.write_text("version: 2\nservers: {}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", "-f", str(config)])
+    assert result.exit_code == 1
+    assert "evil\\x1b[2J\\u202e.yaml:1:" in result.output
+    assert not any(ch in result.output for ch in RAW)

@@ -7,13 +7,9 @@ import asyncio
 import httpx
 import pytest
 
-from hossctl.client import (
-    HossApiError,
-    HossClient,
-    MalformedAnswerError,
-    body_excerpt,
-    is_json_content_type,
-)
+from hossctl.api import HossClient, body_excerpt, is_json_content_type
+from hossctl.errors import HossApiError, MalformedAnswerError
+from hossctl.transport import Answer
 
 PAT = "hp_" + "S" * 30
 URL = "http://127.0.0.1:9/core/v1/namespace/raw/dataset/"
@@ -45,10 +41,12 @@ def test_body_excerpts_are_short_quoted_and_escaped() -> None:
 
 
 def _decode(resp: httpx.Response) -> str:
+    answer = Answer(resp.status_code, resp.headers, resp.content, attempts=1, replayed=False)
+
     async def main() -> str:
         async with HossClient(server="onprem", base_url="http://127.0.0.1:9", pat=PAT) as client:
             with pytest.raises(MalformedAnswerError) as info:
-                client._decode(resp, "GET", URL)
+                client._decode(answer, "GET", URL)
             error = info.value
             where = (error.server, error.status, error.method, error.path)
             assert where == ("onprem", resp.status_code, "GET", URL)

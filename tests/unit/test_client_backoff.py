@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hossctl.client import backoff_delay, retry_after_seconds
+from hossctl.transport import backoff_delay, retry_after_seconds
 
 
 @pytest.mark.parametrize(

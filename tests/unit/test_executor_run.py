@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, cast
 
-import pytest
-
-from hossctl import executor
-from hossctl.client import HossApiError, HossClient, ServerUnreachableError
+from hossctl.api import HossClient
+from hossctl.errors import HossApiError
 from hossctl.executor import ApplyResult, ChangeResult, execute
-from hossctl.plan import Change, Plan
+from hossctl.plan import Change, Expect, Plan
 from hossctl.snapshot import LiveNamespace, LiveSyncTarget
 
 URL_B = "http://b.example/core/v1"
@@ -68,8 +67,12 @@ class FakeServer:
         }
         self.sync[name] = []
         if name in self.lose_create_answer:
+            # What the transport reports when its first attempt's answer was lost and the
+            # replay met the namespace that attempt had made.
             self.lose_create_answer.discard(name)
-            raise ServerUnreachableError("connection reset", server=self.server, url="/")
+            replay = self._error(403, "POST")
+            replay.replayed = True
+            raise replay
         return self.namespaces[name]
 
     async def namespace(self, name: str) -> LiveNamespace | None:
@@ -118,11 +121,6 @@ class FakeServer:
             for r in self.sync[namespace]
             if not (r["target_core_service"] == target and r["target_namespace"] == target_ns)
         ]
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(executor, "_BACKOFF_BASE_S", 0.0)
 
 
 def create(name: str, server: str = "a", deps: tuple[str, ...] = (), replace: bool = False) -> Change:
@@ -221,12 +219,22 @@ def test_every_failure_is_reported() -> None:
     assert len(result.failed) == 2
 
 
-def test_create_whose_answer_was_lost_is_verified_not_repeated() -> None:
+def test_create_whose_answer_was_lost_is_verified_by_reading_it_back() -> None:
     a = FakeServer("a")
     a.lose_create_answer.add("n")
     result = run([create("n")], {"a": a})
     assert result.ok
-    assert [c for c in a.calls if c[0] == "create"] == [("create", "n"), ("create", "n")]  # second got 403
+    assert [c for c in a.calls if c[0] in ("create", "get")] == [("create", "n"), ("get", "n")]
+
+
+def test_a_403_on_a_first_attempt_is_someone_elses_namespace() -> None:
+    a = FakeServer("a")
+    a.namespaces["n"] = {"name": "n", "description": "d", "object_store": {"name": "s"}, "bucket_name": "x"}
+    change = replace(create("n"), expect=Expect(absent=True))
+    result = run([change], {"a": a})
+    [only] = result.results
+    assert only.status == "blocked"
+    assert only.error is not None and only.error.startswith("namespace a/n appeared after the plan was made")
 
 
 def test_existing_namespace_with_other_attributes_is_a_failure() -> None:

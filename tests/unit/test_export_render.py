@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from hossctl.errors import HossctlError
 from hossctl.export import ExportSource, is_url_segment, parse_sources, render_export
+from hossctl.sanitize import needs_escape
 from hossctl.snapshot import LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
 
 A = ExportSource("onprem", "http://a.example:8000", "http://a.example:8000/core/v1")
@@ -170,6 +171,7 @@ def test_output_is_deterministic_and_round_trips(live: dict[str, tuple[str, str]
     first = render_export([A, B], _snapshot({"onprem": namespaces, "cloud": []}))  # type: ignore[arg-type]
     again = render_export([B, A], _snapshot({"onprem": list(reversed(namespaces)), "cloud": []}))  # type: ignore[arg-type]
     assert first.text == again.text
+    assert not any(needs_escape(ch) for ch in first.text.replace("\n", ""))  # safe to print
     doc = yaml.safe_load(first.text)["servers"]["onprem"]["namespaces"]
     for ns in namespaces:
         if is_url_segment(ns.name):
@@ -221,3 +223,37 @@ def test_one_sided_duplex_is_declared_with_a_warning() -> None:
         "onprem: namespace 'raw' syncs duplex to cloud/raw, which has no sync row back; the duplex link "
         "is half set up, and plan will propose adding the missing row.",
     )
+
+
+HOSTILE = "evil\x1b]0;PWNED\x07\x1b[2J\r\nFAKE: Apply complete\x9b\u202eexe\u200b\ufeff\U000e0041"
+
+
+def test_control_and_bidi_characters_cannot_break_the_yaml_or_reach_the_terminal() -> None:
+    """A hostile description, bucket or name reads back exactly, and the text holds none raw."""
+    name = "rev\u202eexe\x9b\u2066x"  # a URL path segment, so it is exported
+    evil = ExportSource("evil", "http://a\u202eb\x9b.example", "http://a\u202eb\x9b.example/core/v1")
+    live = [
+        LiveNamespace(name, HOSTILE, "default", "b\u202e"),
+        LiveNamespace("plain", HOSTILE, "default", "p"),
+    ]
+    snapshot = make_snapshot(
+        {"evil": make_server_state("evil", evil.core_url, "0.2.13", ("default",), {n.name: n for n in live})}
+    )
+    result = render_export([evil], snapshot)
+    assert not any(needs_escape(ch) for ch in result.text.replace("\n", ""))
+    header = result.text.splitlines()[0]
+    assert header == "# Exported by `hossctl export` from: evil = http://a\\u202eb\\x9b.example"
+    doc = yaml.safe_load(result.text)  # the header is still one comment line
+    namespaces = doc["servers"]["evil"]["namespaces"]
+    assert namespaces[name] == {"description": HOSTILE, "object_store": "default", "bucket": "b\u202e"}
+    assert namespaces["plain"]["description"] == HOSTILE
+    assert '"rev\\u202Eexe\\x9B\\u2066x":' in result.text
+
+
+def test_a_name_with_control_characters_is_left_out_and_named_escaped_by_the_cli() -> None:
+    from hossctl.sanitize import printable
+
+    _, warnings, text = _render({"onprem": [_ns("a\r\nFAKE: Apply complete\x1b[2J")], "cloud": []})
+    assert "FAKE" not in text
+    assert len(warnings) == 1 and "\r" not in printable(warnings[0]) and "\x1b" not in printable(warnings[0])
+    assert "'a\\r\\nFAKE: Apply complete\\x1b[2J' left out" in printable(warnings[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import pytest
@@ -168,3 +169,94 @@ def test_markdown_escapes_table_cells() -> None:
     plan = Plan(changes=(Change("a/x|y/delete", "delete_namespace", "a", "x|y", "a | b"),))
     row = next(line for line in render_markdown(plan).splitlines() if line.startswith("| `-`"))
     assert "x\\|y" in row and "a \\| b" in row
+
+
+EVIL = "evil\x1b]0;PWNED\x07\x1b[2Jx"
+FORGED = "a\r\nFAKE: Apply complete"
+REVERSED = "rev\u202eexe.txt"
+LINK = "[click](http://evil)<img src=x>|`"
+RAW = ("\x1b", "\x07", "\r", "\u202e")
+
+
+def _hostile_plan() -> Plan:
+    """Every kind of value a server or config puts into a plan, each one hostile."""
+    changes = (
+        Change(f"a/{EVIL}/delete", "delete_namespace", "a", EVIL, f"not declared; {FORGED}"),
+        Change(
+            f"a/{REVERSED}/create",
+            "create_namespace",
+            "a",
+            REVERSED,
+            "declared in config but missing on server",
+            description=FORGED,
+            object_store=EVIL,
+            bucket=REVERSED,
+        ),
+        Change(
+            f"a/{LINK}/sync:{X}#{EVIL}/disable",
+            "disable_sync",
+            "a",
+            LINK,
+            "not declared",
+            target_core_service=X + "/\x1b[2J",
+            target_namespace=EVIL,
+            sync_type="simplex\r\n",
+        ),
+    )
+    violations = (
+        Violation("namespace-not-empty", changes[0].id, "a", EVIL, f"holds {FORGED!r} and {REVERSED}", EVIL),
+        Violation(
+            "target-unreachable", changes[2].id, "a", LINK, f"[x](http://evil) {EVIL}", "fix", "warning",
+            position=f"{REVERSED}.yaml:1:2",
+        ),
+    )
+    return Plan(changes=changes, violations=violations)
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_text_escapes_every_value_from_a_server_or_config(color: bool) -> None:
+    text = render_text(_hostile_plan(), color=color)
+    assert not any(ch in text for ch in RAW[1:])
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)  # without the colour codes hossctl adds itself
+    assert "\x1b" not in plain
+    assert '- namespace "evil\\x1b]0;PWNED\\x07\\x1b[2Jx"' in plain
+    assert '+ namespace "rev\\u202eexe.txt"' in plain
+    assert "# a\\r\\nFAKE: Apply complete" in plain  # a part of the reason: one line
+    assert "description:  'a\\r\\nFAKE: Apply complete'" in plain
+    assert "object_store: 'evil\\x1b]0;PWNED\\x07\\x1b[2Jx'" in plain
+    assert "(simplex\\r\\n)" in plain
+    assert f"{REVERSED}.yaml" not in plain and "rev\\u202eexe.txt.yaml:1:2" in plain
+    assert not any(line.startswith("FAKE") for line in plain.splitlines())
+
+
+def test_colour_wraps_escaped_values() -> None:
+    text = render_text(_hostile_plan(), color=True)
+    # hossctl's own SGR codes survive; the server's ESC does not.
+    assert "\x1b[31;1m-\x1b[0m" in text
+    assert [m.group() for m in re.finditer(r"\x1b[^\[]|\x1b\[[^m]*[^0-9;m]", text)] == []
+    assert "\x1b[2m      # a\\r\\nFAKE: Apply complete\x1b[0m" in text
+
+
+def test_markdown_escapes_every_value_from_a_server_or_config() -> None:
+    md = render_markdown(_hostile_plan())
+    assert not any(ch in md for ch in RAW)
+    assert "\\[click\\](http://evil)\\<img src=x\\>\\|\\`" in md
+    prose = re.sub(r"(`+).*?\1", "", md)  # outside code spans, where nothing is Markdown
+    assert "](http://evil)" not in prose.replace("\\](http://evil)", "")  # no link survives
+    assert "<img" not in prose.replace("\\<img", "")
+    assert "evil\\\\x1b\\]0;PWNED\\\\x07\\\\x1b\\[2Jx" in md
+    assert "a\\\\r\\\\nFAKE: Apply complete" in md
+    assert "rev\\\\u202eexe.txt" in md
+    table = [line for line in md.splitlines() if line.startswith("| `")]
+    assert len(table) == 3
+    for row in table:  # six unescaped pipes: no cell break injected
+        assert len(re.findall(r"(?<!\\)\|", row)) == 6, row
+    assert "``a/[click](http://evil)<img src=x>|`/sync:" in md  # a change id, in a code span
+    assert "at `rev\\u202eexe.txt.yaml:1:2`" in md
+    assert not any(line.startswith("FAKE") for line in md.splitlines())
+
+
+def test_json_keeps_hostile_values_exact() -> None:
+    doc = json.loads(render_json(_hostile_plan()))
+    assert [c["namespace"] for c in doc["changes"]] == [EVIL, REVERSED, LINK]
+    assert doc["changes"][1]["description"] == FORGED

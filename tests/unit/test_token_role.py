@@ -11,8 +11,8 @@ from typing import Any
 import jwt as pyjwt
 import pytest
 
+from hossctl.api import HossClient
 from hossctl.auth import token_role
-from hossctl.client import HossClient
 from hossctl.errors import HossctlError
 from hossctl.workflow import require_admin_role
 
