@@ -32,7 +32,7 @@ from hossctl.plan import Change, Plan, PlanOptions
 from hossctl.sanitize import printable
 from hossctl.snapshot import LiveNamespace, Snapshot
 from hossctl.transport import DEFAULT_TIMEOUT_S
-from hossctl.workflow import PlanRun, compute_plan
+from hossctl.workflow import PlanRun, compute_plan, transport_notices
 
 if TYPE_CHECKING:
     from hossctl.api import HossClient
@@ -93,7 +93,7 @@ def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
                 config, clients, parallelism=options.parallelism, options=options.plan_options
             )
             plan = planned.plan
-            _show_plan(plan, out)
+            _show_plan(plan, out, transport_notices(config))
             _refuse_violations(plan)
             if not plan.has_changes:
                 _emit_json_no_changes(options, None)
@@ -184,7 +184,7 @@ def apply_planfile(path: str, paths: Sequence[str], options: ApplyOptions) -> in
             )
             fresh = replanned.plan
             if fresh.errors:
-                _show_plan(fresh, out)
+                _show_plan(fresh, out, transport_notices(config))
                 _refuse_violations(fresh, planfile=path)
             found = differences(saved.plan, fresh)
             if found:
@@ -192,7 +192,7 @@ def apply_planfile(path: str, paths: Sequence[str], options: ApplyOptions) -> in
                     f"Plan file {path} is stale or was edited: {'; '.join(found)}; nothing was applied. "
                     "Run `hossctl plan --out` again and review the new plan."
                 )
-            _show_plan(fresh, out)
+            _show_plan(fresh, out, transport_notices(config))
             if not fresh.has_changes:
                 _emit_json_no_changes(options, path)
                 return 0
@@ -212,10 +212,11 @@ def _clients(config: Config, options: ApplyOptions) -> contextlib.AbstractAsyncC
     return open_clients(map(endpoint_of, config.servers), client_options)
 
 
-def _show_plan(plan: Plan, out: _Output) -> None:
+def _show_plan(plan: Plan, out: _Output, notices: Sequence[str] = ()) -> None:
     from hossctl.render import render_text
+    from hossctl.sanitize import printable
 
-    text = render_text(plan, color=out.color)
+    text = "".join(f"{printable(n)}\n\n" for n in notices) + render_text(plan, color=out.color)
     out.echo(text, nl=not text.endswith("\n"))
 
 

@@ -122,7 +122,7 @@ def credential_routes(
     * plain http to a host that is not this machine needs ``allow_insecure_http: true``.
     """
     auth = configured_auth or advertised_auth
-    if not auth or not auth.startswith(("http://", "https://")):
+    if not auth or origin(auth)[0] not in ("http", "https") or not origin(auth)[1]:
         raise CredentialRouteError(
             f"server '{server}' names no absolute auth service URL in its discover answer, so its PAT "
             f"cannot be exchanged: check that {base_url} is the base URL of a Hoss server, or declare "
@@ -135,7 +135,7 @@ def credential_routes(
             f"the auth service really lives there, declare auth_url: {_show(auth)} for server "
             f"'{server}' in the config"
         )
-    if base_url.startswith("https://") and auth.startswith("http://"):
+    if origin(base_url)[0] == "https" and origin(auth)[0] == "http":
         raise CredentialRouteError(
             f"server '{server}' is on https, but its auth service {_show(auth)} is plain http: an https "
             "server's PAT never travels unencrypted; use the https URL of its auth service"

@@ -91,10 +91,16 @@ def is_loopback(host: str) -> bool:
 
 
 def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of an http(s) URL, with the default port filled in."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
+    """(scheme, host, port) of an http(s) URL, with the default port filled in; ("", "", 0) when
+    it is not one (a server may send anything as a URL)."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return "", "", 0
+    if scheme not in ("http", "https"):
+        return "", "", 0
     return scheme, (parts.hostname or "").lower(), port
 
 

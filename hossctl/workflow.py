@@ -94,6 +94,14 @@ def run_plan(
     )
 
 
+def transport_notices(config: Config) -> list[str]:
+    """What a plan says on its first line: servers whose credentials cross the network unencrypted."""
+    from hossctl.auth import insecure_notice
+
+    notices = (insecure_notice(s.key, s.url, s.allow_insecure_http) for s in config.servers)
+    return [notice for notice in notices if notice is not None]
+
+
 def _write(text: str, *, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
     stream.write(text if text.endswith("\n") else text + "\n")
@@ -140,6 +148,7 @@ def plan_command(
     """
     from hossctl import planfile, render
     from hossctl.loader import load_config
+    from hossctl.sanitize import markdown_text
 
     if conflicting_outputs:
         raise HossctlError("--json and --markdown cannot be combined: choose one output format")
@@ -150,13 +159,16 @@ def plan_command(
         _write(str(warning), err=True)
     run = run_plan(config, parallelism=parallelism, options=options, client_options=client_options)
     plan = run.plan
+    notices = transport_notices(config)
     if output == "json":
         text = render.render_json(plan)
+        for notice in notices:  # stdout holds exactly one JSON document
+            _write(notice, err=True)
     elif output == "markdown":
-        text = render.render_markdown(plan)
+        text = "".join(f"> **{markdown_text(n)}**\n\n" for n in notices) + render.render_markdown(plan)
     else:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        text = render.render_text(plan, color=color)
+        text = "".join(f"{printable(n)}\n\n" for n in notices) + render.render_text(plan, color=color)
     _write(text)
     errors = plan.errors
     if errors:
