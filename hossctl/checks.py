@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from hossctl.model import Config
 from hossctl.plan import Change, CheckId, PlanOptions, Violation
@@ -37,45 +36,6 @@ def _key(change: Change) -> _Key:
     )
 
 
-@dataclass(frozen=True)
-class _DisableKind:
-    """What a disable_sync means: a removal, a type change (from, to), or a duplicate cleanup."""
-
-    removal: bool
-    new_type: str | None = None
-
-
-def _classify(changes: Sequence[Change], snapshot: Snapshot | None) -> dict[str, _DisableKind]:
-    enables = {_key(c): c for c in changes if c.action == "enable_sync"}
-    disabled_exact = {
-        (c.server, c.namespace, c.target_core_service, c.target_namespace)
-        for c in changes
-        if c.action == "disable_sync"
-    }
-    out: dict[str, _DisableKind] = {}
-    for c in changes:
-        if c.action != "disable_sync":
-            continue
-        enable = enables.get(_key(c))
-        if enable is not None:
-            out[c.id] = _DisableKind(removal=False, new_type=enable.sync_type)
-            continue
-        kept: list[str] = []  # types of the rows for the same target that stay
-        if snapshot is not None:
-            live = _live(snapshot, c.server, c.namespace)
-            kept = [
-                r.sync_type
-                for r in (live.sync if live is not None else ())
-                if (r.core_url, r.target_namespace) == _key(c)[2:]
-                and (c.server, c.namespace, r.target_core_service, r.target_namespace) not in disabled_exact
-            ]
-        if kept:  # another spelling of the same target stays: at most the type changes
-            out[c.id] = _DisableKind(removal=False, new_type="duplex" if "duplex" in kept else kept[0])
-        else:
-            out[c.id] = _DisableKind(removal=True)
-    return out
-
-
 def _live(snapshot: Snapshot, server: str, namespace: str) -> LiveNamespace | None:
     state = snapshot.server(server)
     return None if state is None else state.namespace(namespace)
@@ -87,10 +47,6 @@ def dataset_reads_needed(changes: Sequence[Change]) -> frozenset[NsRef]:
     return frozenset(
         (c.server, c.namespace) for c in changes if c.expect is not None and c.expect.datasets is not None
     )
-
-
-def _downgrade(old: str | None, new: str | None) -> bool:
-    return old == "duplex" and new is not None and new != "duplex"
 
 
 def _count_states(datasets: Sequence[LiveDataset]) -> str:
@@ -129,7 +85,6 @@ class _Checker:
             for c in changes
             if c.action == "disable_sync"
         }
-        self.kinds = _classify(changes, snapshot)
         self.mass_delete = self._mass_deletes()
         self.out: list[Violation] = []
 
@@ -353,24 +308,28 @@ class _Checker:
             )
 
     def check_disable(self, c: Change) -> None:
-        kind = self.kinds[c.id]
-        if not kind.removal and not _downgrade(c.sync_type, kind.new_type):
+        """A removal must leave no dataset syncing, a duplex → simplex change none on duplex; the
+        planner says which in ``expect.datasets`` (other disables, such as a duplicate spelling's,
+        change nothing for the datasets)."""
+        rule = c.expect.datasets if c.expect is not None else None
+        if rule is None:
             return
+        removal = rule == "none-syncing"
         live = _live(self.snapshot, c.server, c.namespace)
         datasets = live.datasets if live is not None else None
         target = f"{c.target_core_service}#{c.target_namespace}"
         if datasets is None:
-            what = "removing" if kind.removal else "downgrading from duplex to simplex"
+            what = "removing" if removal else "downgrading from duplex to simplex"
             self.flag(
-                "datasets-syncing" if kind.removal else "duplex-datasets", c,
+                "datasets-syncing" if removal else "duplex-datasets", c,
                 f"could not verify that no dataset of {self.where(c)} "
-                f"{'has sync enabled' if kind.removal else 'uses duplex sync'}, so {what} its sync target "
+                f"{'has sync enabled' if removal else 'uses duplex sync'}, so {what} its sync target "
                 f"{target} cannot be shown to be safe: "
                 f"{(live.datasets_error if live is not None else None) or 'its datasets could not be read'}",
                 _UNREADABLE_FIX,
             )
             return
-        if kind.removal:
+        if removal:
             syncing = [d for d in datasets if d.sync_enabled]
             if syncing:
                 self.flag(

@@ -42,6 +42,35 @@ class PlanOptions:
     delete_threshold: int | None = None
 
 
+# Why a change is in the plan: a closed set, so that tools (and the checks) can act on it;
+# ``Change.reason`` holds the same in a sentence, with the names and values.
+ReasonCode = Literal[
+    "declared-missing",  # declared in the config, missing on the server
+    "attributes-differ",  # a replace: description, object store or bucket differ
+    "ensure-absent",  # declared with ensure: absent
+    "undeclared-with-prune",  # not declared, and the server prunes
+    "type-change",  # a sync row's type changes: disable, then enable
+    "reverse-of-duplex",  # the reverse row of a declared duplex link
+    "not-declared",  # a row a declared namespace's (complete) sync list does not have
+    "duplex-link-removed",  # the reverse row of a duplex link that no end declares any more
+    "duplex-now-simplex",  # the reverse row of a duplex link that became simplex
+    "duplicate-spelling",  # the same target stored under another spelling
+    "re-enable-after-replace",  # a declared row, enabled again after its namespace's replace
+]
+REASON_CODES: tuple[ReasonCode, ...] = (
+    "declared-missing",
+    "attributes-differ",
+    "ensure-absent",
+    "undeclared-with-prune",
+    "type-change",
+    "reverse-of-duplex",
+    "not-declared",
+    "duplex-link-removed",
+    "duplex-now-simplex",
+    "duplicate-spelling",
+    "re-enable-after-replace",
+)
+
 DatasetRule = Literal["none", "none-syncing", "none-duplex"]
 Row = tuple[str, str, str]  # exact target_core_service, target namespace, sync type
 
@@ -86,6 +115,7 @@ class Change:
     server: str
     namespace: str
     reason: str
+    reason_code: ReasonCode = "declared-missing"
     depends_on: tuple[str, ...] = ()
     replace: bool = False
     forced_by: tuple[str, ...] = ()
@@ -126,9 +156,6 @@ class Summary:
     enable_sync: int = 0
     disable_sync: int = 0
 
-    @property
-    def total(self) -> int:
-        return self.create + self.replace + self.delete + self.enable_sync + self.disable_sync
 
 
 @dataclass(frozen=True)
@@ -142,6 +169,8 @@ class Plan:
     changes: tuple[Change, ...] = ()
     violations: tuple[Violation, ...] = ()
     facts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # ``--target``: the plan covers only these SERVER or SERVER/NAMESPACE (and what they need).
+    targets: tuple[str, ...] = ()
 
     @property
     def errors(self) -> tuple[Violation, ...]:
@@ -154,12 +183,6 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
-
-    def change(self, change_id: str) -> Change:
-        for change in self.changes:
-            if change.id == change_id:
-                return change
-        raise KeyError(change_id)
 
     @property
     def summary(self) -> Summary:

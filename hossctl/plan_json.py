@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from hossctl.plan import Change, Expect, Plan, Row, Violation
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = 1
 SCHEMA = "plan.schema.json"
 
 
@@ -63,6 +63,7 @@ def change_to_dict(c: Change) -> dict[str, Any]:
         "server": c.server,
         "namespace": c.namespace,
         "reason": c.reason,
+        "reason_code": c.reason_code,
         "depends_on": list(c.depends_on),
         "replace": c.replace,
         "forced_by": list(c.forced_by),
@@ -155,6 +156,7 @@ def plan_from_dict(doc: Any) -> Plan:
             server=c["server"],
             namespace=c["namespace"],
             reason=c["reason"],
+            reason_code=c["reason_code"],
             depends_on=tuple(c["depends_on"]),
             replace=c["replace"],
             forced_by=tuple(c["forced_by"]),

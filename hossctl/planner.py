@@ -34,13 +34,13 @@ Decisions a reviewer of a plan should know about:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from hossctl.checks import run_checks
 from hossctl.fingerprint import facts_for
 from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import ACTIONS, Action, Change, DatasetRule, Expect, Plan, PlanOptions
+from hossctl.plan import ACTIONS, Action, Change, DatasetRule, Expect, Plan, PlanOptions, ReasonCode
 from hossctl.snapshot import LiveNamespace, LiveSyncTarget, ServerState, Snapshot
 from hossctl.urls import is_addressable
 
@@ -53,24 +53,12 @@ SyncKey = tuple[str, str]  # (canonical core URL, target namespace)
 
 @dataclass(eq=False)
 class _Draft:
-    """A change before ids are fixed: dependencies point at drafts, not at id strings."""
+    """A change before its id and dependencies are fixed: dependencies point at drafts, because
+    ids are only unique once every change is known (odd names may collide and get a suffix)."""
 
-    action: Action
-    server: str
-    namespace: str
-    reason: str
+    change: Change  # complete but for ``id`` and ``depends_on``
     base_id: str
     sort_key: tuple[str, ...]
-    replace: bool = False
-    forced_by: tuple[str, ...] = ()
-    description: str | None = None
-    object_store: str | None = None
-    bucket: str | None = None
-    target_core_service: str | None = None
-    target_namespace: str | None = None
-    sync_type: str | None = None
-    target_server: str | None = None
-    expect: Expect | None = None
     deps: list[_Draft] = field(default_factory=list)
 
 
@@ -81,6 +69,7 @@ class _Want:
     type: str
     target_server: str | None
     reason: str
+    code: ReasonCode
 
 
 def _attrs_of(obj: Namespace | LiveNamespace) -> dict[str, str]:
@@ -112,6 +101,19 @@ def _empty_state(key: str, core_url: str) -> ServerState:
 
 def _sync_key(row: LiveSyncTarget) -> SyncKey:
     return (row.core_url, row.target_namespace)
+
+
+def _dataset_rule(dropped: LiveSyncTarget, kept: Sequence[LiveSyncTarget]) -> DatasetRule | None:
+    """What the datasets must not do when ``dropped`` goes and ``kept`` (same target) stays.
+
+    Nothing left: a removal, so no dataset may sync. A duplex row going while only simplex
+    spellings stay: a downgrade, so no dataset may use duplex. Otherwise nothing changes.
+    """
+    if not kept:
+        return "none-syncing"
+    if dropped.sync_type == "duplex" and not any(k.sync_type == "duplex" for k in kept):
+        return "none-duplex"
+    return None
 
 
 def _target_label(core_url: str, target_server: str | None, namespace: str) -> str:
@@ -155,7 +157,7 @@ class _Builder:
             live = self.live(ref)
             if ns.ensure == "absent":
                 if live is not None:
-                    self.add_delete(ref, live, "ensure: absent")
+                    self.add_delete(ref, live, "ensure: absent", "ensure-absent")
                 continue
             if live is None:
                 self.add_create(ns, server.key, "declared in config but missing on server", ())
@@ -164,43 +166,49 @@ class _Builder:
             if forced:
                 old, new = _attrs_of(live), _attrs_of(ns)
                 why = "; ".join(f"{a} differs: {old[a]!r} -> {new[a]!r}" for a in forced)
-                delete = self.add_delete(ref, live, why, forced=forced)
+                delete = self.add_delete(ref, live, why, "attributes-differ", forced=forced)
                 create = self.add_create(ns, server.key, why, forced)
                 create.deps.append(delete)
         for ref in sorted(r for r in pruned if r[0] == server.key):
             live = self.live(ref)
             assert live is not None
-            self.add_delete(ref, live, "not declared in config and prune is on")
+            self.add_delete(ref, live, "not declared in config and prune is on", "undeclared-with-prune")
 
-    def add_delete(self, ref: NsRef, live: LiveNamespace, why: str, forced: tuple[str, ...] = ()) -> _Draft:
+    def add_draft(self, change: Change, base_id: str, sort_key: tuple[str, ...]) -> _Draft:
+        draft = _Draft(change, base_id, sort_key)
+        self.drafts.append(draft)
+        return draft
+
+    def add_delete(
+        self, ref: NsRef, live: LiveNamespace, why: str, code: ReasonCode, forced: tuple[str, ...] = ()
+    ) -> _Draft:
         if live.sync:
             rows = ", ".join(
                 sorted(f"{_target_label(r.target_core_service, None, r.target_namespace)} ({r.sync_type})"
                        for r in live.sync)
             )
             why = f"{why}; the delete also removes its sync targets: {rows}"
-        draft = _Draft(
-            action="delete_namespace", server=ref[0], namespace=ref[1], reason=why,
-            base_id=f"{ref[0]}/{ref[1]}/delete", sort_key=ref, replace=bool(forced), forced_by=forced,
+        change = Change(
+            id="", action="delete_namespace", server=ref[0], namespace=ref[1], reason=why, reason_code=code,
+            replace=bool(forced), forced_by=forced,
             expect=Expect(
                 attributes=_attributes(live),
                 sync_rows=tuple(sorted(_row(r) for r in live.sync)),
                 datasets="none",
             ),
         )
-        self.deletes[ref] = draft
-        self.drafts.append(draft)
+        draft = self.deletes[ref] = self.add_draft(change, f"{ref[0]}/{ref[1]}/delete", ref)
         return draft
 
     def add_create(self, ns: Namespace, server: str, why: str, forced: tuple[str, ...]) -> _Draft:
-        draft = _Draft(
-            action="create_namespace", server=server, namespace=ns.name, reason=why,
-            base_id=f"{server}/{ns.name}/create", sort_key=(server, ns.name), replace=bool(forced),
+        change = Change(
+            id="", action="create_namespace", server=server, namespace=ns.name, reason=why,
+            reason_code="attributes-differ" if forced else "declared-missing", replace=bool(forced),
             forced_by=forced, description=ns.description, object_store=ns.object_store, bucket=ns.bucket,
             expect=Expect(absent=True),
         )
+        draft = self.add_draft(change, f"{server}/{ns.name}/create", (server, ns.name))
         self.creates[(server, ns.name)] = draft
-        self.drafts.append(draft)
         return draft
 
     # -- sync rows ----------------------------------------------------------------------
@@ -218,6 +226,7 @@ class _Builder:
                     out.setdefault((t.target_server, t.namespace), {})[(server.core_url, ns.name)] = _Want(
                         "duplex", server.key,
                         f"reverse direction of the duplex link declared by {server.key}/{ns.name}",
+                        "reverse-of-duplex",
                     )
         return out
 
@@ -246,12 +255,12 @@ class _Builder:
             else:
                 want = dict(extra)
                 owned = controlled  # only reverse halves of duplex links, besides the wanted keys
-            replaced = live is not None and gone and self.deletes[ref].replace
+            replaced = live is not None and gone and self.deletes[ref].change.replace
             replaced_rows = {_sync_key(r): r.sync_type for r in live.sync} if (live and replaced) else {}
             self.diff_rows(ref, rows, want, owned, replaced_rows, declared)
 
     def declared_want(self, t: SyncTarget) -> _Want:
-        return _Want(t.type, t.target_server, "declared in config but missing on server")
+        return _Want(t.type, t.target_server, "declared in config but missing on server", "declared-missing")
 
     def points_at(self, row: LiveSyncTarget, refs: set[NsRef]) -> bool:
         server = self.core_to_server.get(row.core_url)
@@ -273,15 +282,13 @@ class _Builder:
             present = sorted(by_key.get(key, []), key=lambda r: (r.target_core_service, r.sync_type))
             w = want.get(key)
             if w is None:
+                dropped = present
                 if owned is not None:  # an undeclared namespace: only stale duplex reverse halves
-                    present = [r for r in present if r.sync_type == "duplex" and self.points_at(r, owned)]
-                if ref in declared:
-                    why = "not declared in config (a declared namespace's sync list is complete)"
-                else:
-                    source = self.core_to_server.get(key[0], key[0])
-                    why = f"reverse direction of a duplex link that {source}/{key[1]} no longer declares"
-                for row in present:
-                    self.add_disable(ref, row, why, "none-syncing")
+                    dropped = [r for r in present if r.sync_type == "duplex" and self.points_at(r, owned)]
+                kept = [r for r in present if r not in dropped]  # other spellings left alone
+                for row in dropped:
+                    why, cause = self.why_undeclared(ref, row, declared)
+                    self.add_disable(ref, row, why, cause, _dataset_rule(row, kept))
                 continue
             matching = [r for r in present if r.sync_type == w.type]
             if matching:
@@ -292,76 +299,121 @@ class _Builder:
                             ref, row,
                             f"duplicate spelling of {_target_label(key[0], None, key[1])} "
                             f"(keeping {keep.target_core_service!r}, {keep.sync_type})",
+                            "duplicate-spelling",
+                            _dataset_rule(row, [keep]),
                         )
                 continue
             if present:
                 why = f"sync type changes {present[0].sync_type} -> {w.type}"
                 downgrade: DatasetRule | None = "none-duplex" if w.type != "duplex" else None
                 disables = [
-                    self.add_disable(ref, row, why, downgrade if row.sync_type == "duplex" else None)
+                    self.add_disable(
+                        ref, row, why, "type-change", downgrade if row.sync_type == "duplex" else None
+                    )
                     for row in present
                 ]
+                code: ReasonCode = "type-change"
             else:
                 disables = []
                 old_type = replaced_rows.get(key)
                 if old_type == w.type:
                     why = "re-enabled after the replace (the delete removes the namespace's sync targets)"
+                    code = "re-enable-after-replace"
                 elif old_type is not None:
                     why = f"sync type changes {old_type} -> {w.type} (re-enabled after the replace)"
+                    code = "type-change"
                 else:
-                    why = w.reason
-            self.add_enable(ref, key, w, why, disables)
+                    why, code = w.reason, w.code
+            self.add_enable(ref, key, w, why, code, disables)
+
+    def why_undeclared(
+        self, ref: NsRef, row: LiveSyncTarget, declared: Mapping[NsRef, Namespace]
+    ) -> tuple[str, ReasonCode]:
+        """Why a live row that nothing wants goes: the real cause, not just "not declared".
+
+        A duplex row pointing at a managed namespace is the reverse half of a link that the
+        other end owns too: if that end now declares the link simplex, or no longer at all,
+        that is the cause the reviewer needs to see.
+        """
+        partner_server = self.core_to_server.get(row.core_url)
+        if row.sync_type == "duplex" and partner_server is not None:
+            partner = (partner_server, row.target_namespace)
+            here = self.states[ref[0]].core_url
+            back = next(
+                (t for t in declared[partner].sync if (t.core_url, t.namespace) == (here, ref[1])), None
+            ) if partner in declared and declared[partner].ensure == "present" else None
+            where = f"{partner[0]}/{partner[1]}"
+            if back is not None and back.type != "duplex":
+                return (
+                    f"reverse direction of the duplex link with {where}, which {where} now declares "
+                    f"{back.type}",
+                    "duplex-now-simplex",
+                )
+            if back is None:
+                why = f"reverse direction of a duplex link that {where} no longer declares"
+                return why, "duplex-link-removed"
+        return "not declared in config (a declared namespace's sync list is complete)", "not-declared"
 
     def add_disable(
-        self, ref: NsRef, row: LiveSyncTarget, why: str, datasets: DatasetRule | None = None
+        self,
+        ref: NsRef,
+        row: LiveSyncTarget,
+        why: str,
+        code: ReasonCode,
+        datasets: DatasetRule | None = None,
     ) -> _Draft:
         """``datasets``: what the namespace's datasets must not do for this disable to be safe:
         a removal leaves no dataset syncing, a duplex → simplex change no dataset on duplex."""
         canonical, tn = _sync_key(row)
-        draft = _Draft(
-            action="disable_sync", server=ref[0], namespace=ref[1], reason=why,
-            base_id=f"{ref[0]}/{ref[1]}/sync:{row.target_core_service}#{tn}/disable",
-            sort_key=(*ref, canonical, tn, row.target_core_service),
+        change = Change(
+            id="", action="disable_sync", server=ref[0], namespace=ref[1], reason=why, reason_code=code,
             target_core_service=row.target_core_service, target_namespace=tn, sync_type=row.sync_type,
             target_server=self.core_to_server.get(canonical),
             expect=Expect(sync_row=_row(row), datasets=datasets),
         )
+        draft = self.add_draft(
+            change,
+            f"{ref[0]}/{ref[1]}/sync:{row.target_core_service}#{tn}/disable",
+            (*ref, canonical, tn, row.target_core_service),
+        )
         self.disables_by_key.setdefault((*ref, canonical, tn), []).append(draft)
-        self.drafts.append(draft)
         return draft
 
-    def add_enable(self, ref: NsRef, key: SyncKey, w: _Want, why: str, disables: list[_Draft]) -> None:
-        target_server = w.target_server or self.core_to_server.get(key[0])
-        draft = _Draft(
-            action="enable_sync", server=ref[0], namespace=ref[1], reason=why,
-            base_id=f"{ref[0]}/{ref[1]}/sync:{key[0]}#{key[1]}/enable",
-            sort_key=(*ref, *key), target_core_service=key[0], target_namespace=key[1], sync_type=w.type,
-            target_server=target_server, deps=list(disables),
+    def add_enable(
+        self, ref: NsRef, key: SyncKey, w: _Want, why: str, code: ReasonCode, disables: list[_Draft]
+    ) -> None:
+        change = Change(
+            id="", action="enable_sync", server=ref[0], namespace=ref[1], reason=why, reason_code=code,
+            target_core_service=key[0], target_namespace=key[1], sync_type=w.type,
+            target_server=w.target_server or self.core_to_server.get(key[0]),
         )
+        draft = self.add_draft(change, f"{ref[0]}/{ref[1]}/sync:{key[0]}#{key[1]}/enable", (*ref, *key))
+        draft.deps.extend(disables)
         self.enables.append(draft)
-        self.drafts.append(draft)
 
     # -- ordering -----------------------------------------------------------------------
 
     def link(self) -> None:
         for enable in self.enables:
-            refs = [(enable.server, enable.namespace)]
-            if enable.target_server is not None and enable.target_namespace is not None:
-                refs.append((enable.target_server, enable.target_namespace))
+            c = enable.change
+            refs = [(c.server, c.namespace)]
+            if c.target_server is not None and c.target_namespace is not None:
+                refs.append((c.target_server, c.target_namespace))
             for ref in refs:
                 create = self.creates.get(ref)
                 if create is not None and create not in enable.deps:
                     enable.deps.append(create)
         # rows on other namespaces that point at a deleted one go before it does
         for draft in self.drafts:
-            if draft.action == "disable_sync" and draft.target_server and draft.target_namespace is not None:
-                delete = self.deletes.get((draft.target_server, draft.target_namespace))
+            c = draft.change
+            if c.action == "disable_sync" and c.target_server and c.target_namespace is not None:
+                delete = self.deletes.get((c.target_server, c.target_namespace))
                 if delete is not None:
                     delete.deps.append(draft)
 
     def finish(self) -> tuple[Change, ...]:
         self.link()
-        ordered = sorted(self.drafts, key=lambda d: (_PHASE[d.action], d.sort_key))
+        ordered = sorted(self.drafts, key=lambda d: (_PHASE[d.change.action], d.sort_key))
         ids: dict[int, str] = {}
         seen: set[str] = set()
         for draft in ordered:
@@ -373,13 +425,10 @@ class _Builder:
             ids[id(draft)] = cid
         position = {id(d): i for i, d in enumerate(ordered)}
         return tuple(
-            Change(
-                id=ids[id(d)], action=d.action, server=d.server, namespace=d.namespace, reason=d.reason,
+            replace(
+                d.change,
+                id=ids[id(d)],
                 depends_on=tuple(ids[id(x)] for x in sorted(d.deps, key=lambda x: position[id(x)])),
-                replace=d.replace, forced_by=d.forced_by, description=d.description,
-                object_store=d.object_store, bucket=d.bucket, target_core_service=d.target_core_service,
-                target_namespace=d.target_namespace, sync_type=d.sync_type, target_server=d.target_server,
-                expect=d.expect,
             )
             for d in ordered
         )
