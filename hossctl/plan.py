@@ -40,6 +40,8 @@ class PlanOptions:
     allow_mass_delete: bool = False
     # Overrides every server's ``delete_threshold`` (percent) when set.
     delete_threshold: int | None = None
+    # ``--target SERVER[/NAMESPACE]``: plan only these and what they depend on.
+    targets: tuple[str, ...] = ()
 
 
 # Why a change is in the plan: a closed set, so that tools (and the checks) can act on it;

@@ -91,10 +91,11 @@ def _servers(doc: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
 def from_document(doc: Any) -> SavedPlan:
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise PlanFormatError("it is not a hossctl plan file")
-    if doc.get("format_version") != FORMAT_VERSION:
+    version = doc.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:  # not True, not 1.0, not "1"
         raise PlanFormatError(
-            f"its format version is {doc.get('format_version')!r}, but this hossctl reads "
-            f"version {FORMAT_VERSION!r}; run plan again with this hossctl"
+            f"it was made by another hossctl version (format_version {json.dumps(version)[:40]}; this "
+            f"hossctl reads {FORMAT_VERSION}): run `hossctl plan --out` again with this hossctl"
         )
     servers = _servers(doc)
     digest = doc.get("config_digest")
@@ -172,6 +173,9 @@ def differences(saved: Plan, fresh: Plan) -> list[str]:
         out.append(f"changes differ from what the config calls for ({', '.join(edited[:5])})")
     if not (gone or added or edited) and list(old) != list(new):
         out.append("the changes are in another order than the config calls for")
+    if saved.targets != fresh.targets:
+        made = " ".join(f"--target {t}" for t in saved.targets) or "no --target"
+        out.append(f"the plan was made with {made}: give apply the same --target options")
     facts = sorted(k for k in set(saved.facts) | set(fresh.facts) if saved.facts.get(k) != fresh.facts.get(k))
     if facts:
         shown = ", ".join(_fact_label(k) for k in facts[:5])

@@ -444,14 +444,45 @@ def diff(config: Config, snapshot: Snapshot) -> tuple[Change, ...]:
     return builder.finish()
 
 
-def make_plan(
-    config: Config, snapshot: Snapshot, options: PlanOptions | None = None, *, target_check: bool = True
-) -> Plan:
-    """diff + safety checks + the fingerprint of the live facts the changes rest on.
+def narrow(changes: Sequence[Change], targets: Sequence[str]) -> tuple[Change, ...]:
+    """``--target``: the changes on the targets (``SERVER`` or ``SERVER/NAMESPACE``) and, transitively,
+    every change they depend on, in plan order. Nothing else, so prune never reaches past them."""
+    if not targets:
+        return tuple(changes)
+    wanted = set(targets)
+    by_id = {c.id: c for c in changes}
+    keep: set[str] = set()
+    stack = [c.id for c in changes if c.server in wanted or f"{c.server}/{c.namespace}" in wanted]
+    while stack:
+        cid = stack.pop()
+        if cid not in keep:
+            keep.add(cid)
+            stack.extend(by_id[cid].depends_on)
+    return tuple(c for c in changes if c.id in keep)
 
+
+def make_plan(
+    config: Config,
+    snapshot: Snapshot,
+    options: PlanOptions | None = None,
+    *,
+    changes: Sequence[Change] | None = None,
+    target_check: bool = True,
+) -> Plan:
+    """The safety checks and the fingerprint of the live facts, for the changes of ``diff``.
+
+    Pass the ``changes`` when they are already known (the plan workflow diffs once, before it
+    reads datasets); otherwise they are diffed here and narrowed to ``options.targets``.
     ``target_check`` is shorthand for ``PlanOptions(target_check=...)`` when no options are given.
     """
     options = options or PlanOptions(target_check=target_check)
-    changes = diff(config, snapshot)
-    violations = run_checks(changes, config, snapshot, options)
-    return Plan(changes=changes, violations=violations, facts=MappingProxyType(facts_for(changes, snapshot)))
+    if changes is None:
+        changes = narrow(diff(config, snapshot), options.targets)
+    planned = tuple(changes)
+    violations = run_checks(planned, config, snapshot, options)
+    return Plan(
+        changes=planned,
+        violations=violations,
+        facts=MappingProxyType(facts_for(planned, snapshot)),
+        targets=options.targets,
+    )

@@ -1,40 +1,73 @@
 """Plan renderers: text (Terraform's idiom), JSON (``schemas/plan.schema.json``) and Markdown.
 
-A replace is two changes in the plan but one item for the reader (``-/+``), because that is
-how a reviewer thinks about it: "this namespace is recreated, forced by these attributes".
-Colour is the caller's decision (TTY and NO_COLOR are I/O questions), so it is a parameter.
+Both human renderers list the changes in one order, the plan's execution order (every change
+after what it depends on), and name them as ``labels`` does: ``+ namespace onprem/raw-data``.
+A replace is two changes in the plan but one item for the reader (``-/+``), shown where its
+delete runs, with what changes before → after. Each violation appears once, under its change.
+Colour is the caller's decision (TTY, NO_COLOR, ... are I/O questions), so it is a parameter.
 
 Every value in a plan may come from a server or a config (names, descriptions, target URLs,
 reasons and messages that quote them), so the text renderer passes each one through
-``sanitize.printable`` and the Markdown renderer through ``sanitize.markdown_text``, value by
-value, before any colour or Markdown of hossctl's own is put around it. JSON stays exact.
+``sanitize.printable`` and the Markdown renderer through ``sanitize.markdown_text`` or a code
+span, value by value, before any colour or Markdown of hossctl's own is put around it.
+JSON stays exact.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from hossctl import labels
 from hossctl.plan import Change, Plan, Violation
 from hossctl.plan_json import plan_to_dict
 from hossctl.sanitize import markdown_text, printable
 from hossctl.urls import try_normalise_core_url
 
-_Escape = Callable[[str], str]  # printable for text, markdown_text for Markdown
+_Escape = Callable[[str], str]
 
 _ANSI = {"green": "32", "red": "31", "yellow": "33", "cyan": "36", "bold": "1", "dim": "2"}
+_SYMBOL_COLOUR = {"+": "green", "-": "red", "-/+": "yellow", "~": "yellow"}
+# Markdown plans longer than this fold their change list, so the PR conversation stays readable.
+FOLD_AFTER = 20
 
 
 @dataclass(frozen=True)
 class _Item:
-    """What the reader sees as one line: one change, or the delete+create pair of a replace."""
+    """What the reader sees as one entry: one change, or the delete+create pair of a replace."""
 
-    symbol: str
-    title: str
     changes: tuple[Change, ...]
-    details: tuple[str, ...] = ()
+
+    @property
+    def first(self) -> Change:
+        return self.changes[0]
+
+    @property
+    def ids(self) -> set[str]:
+        return {c.id for c in self.changes}
+
+
+def _items(plan: Plan) -> list[_Item]:
+    """The plan's changes in execution order; a replace's create joins its delete's entry."""
+    creates = {
+        (c.server, c.namespace): c for c in plan.changes if c.action == "create_namespace" and c.replace
+    }
+    items: list[_Item] = []
+    for c in plan.changes:
+        if c.action == "create_namespace" and c.replace:
+            continue
+        if c.action == "delete_namespace" and c.replace and (c.server, c.namespace) in creates:
+            items.append(_Item((c, creates[(c.server, c.namespace)])))
+        else:
+            items.append(_Item((c,)))
+    return items
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def summary_line(plan: Plan) -> str:
@@ -47,65 +80,112 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def _sync_target(c: Change, esc: _Escape) -> str:
-    url = c.target_core_service or ""
-    label = f"{esc(c.target_server or url)}#{esc(c.target_namespace or '')}"
-    if c.target_server is not None and try_normalise_core_url(url) != url:
-        label += f" (stored as {esc(repr(url))})"
-    return label
-
-
-def _items(changes: Sequence[Change], esc: _Escape) -> list[_Item]:
-    """Group one server's changes into display items, in execution order.
-
-    ``esc`` escapes each value that came from a server or a config; titles and details are
-    finished text for the target format, so the renderers must not escape them again.
-    """
-    creates = {c.namespace: c for c in changes if c.action == "create_namespace" and c.replace}
-    items: list[_Item] = []
-    for c in changes:
-        if c.action == "create_namespace" and c.replace:
-            continue  # shown with its delete
-        if c.action == "delete_namespace" and c.replace:
-            pair = (c, creates[c.namespace]) if c.namespace in creates else (c,)
-            forced = esc(", ".join(c.forced_by))
-            title = f'namespace "{esc(c.namespace)}" (forces replacement: {forced})'
-            items.append(_Item("-/+", title, pair))
-        elif c.action == "delete_namespace":
-            items.append(_Item("-", f'namespace "{esc(c.namespace)}"', (c,)))
-        elif c.action == "create_namespace":
-            details = (
-                f"description:  {esc(repr(c.description))}",
-                f"object_store: {esc(repr(c.object_store))}",
-                f"bucket:       {esc(repr(c.bucket))}",
-            )
-            items.append(_Item("+", f'namespace "{esc(c.namespace)}"', (c,), details))
-        else:
-            verb = "enable sync " if c.action == "enable_sync" else "disable sync"
-            title = f"{verb} {esc(c.namespace)} → {_sync_target(c, esc)} ({esc(c.sync_type or '')})"
-            items.append(_Item("~", title, (c,)))
-    return items
-
-
-def _by_server(plan: Plan) -> dict[str, list[Change]]:
-    out: dict[str, list[Change]] = {}
-    for c in plan.changes:
-        out.setdefault(c.server, []).append(c)
-    return dict(sorted(out.items()))
-
-
-def _violations_of(plan: Plan, changes: Sequence[Change]) -> list[Violation]:
-    ids = {c.id for c in changes}
-    return [v for v in plan.violations if v.change in ids]
-
-
 def _blocking_line(plan: Plan) -> str | None:
     errors, warnings = len(plan.errors), len(plan.warnings)
     if errors:
-        return f"This plan cannot be applied: {errors} error(s), {warnings} warning(s)."
+        return f"This plan cannot be applied: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}."
     if warnings:
-        return f"{warnings} warning(s); the plan can still be applied."
+        return f"{_plural(warnings, 'warning')}; the plan can still be applied."
     return None
+
+
+def partial_line(plan: Plan) -> str | None:
+    if not plan.targets:
+        return None
+    return (
+        f"Partial plan (--target {', '.join(plan.targets)}): only these and what they depend on; "
+        "other differences are neither shown nor applied."
+    )
+
+
+def _violations(plan: Plan, item: _Item) -> list[Violation]:
+    return [v for v in plan.violations if v.change in item.ids]
+
+
+def _row_label(url: str, namespace: str, sync_type: str, by_url: dict[str, str]) -> str:
+    server = by_url.get(try_normalise_core_url(url))
+    where = f"{server}/{namespace}" if server is not None else f"{url}#{namespace}"
+    return f"{where} ({sync_type})"
+
+
+def replacement_changes(plan: Plan, item: _Item) -> list[tuple[str, str, str]]:
+    """What a replace changes, as (what, before, after): attributes and the namespace's sync rows.
+
+    DeepDiff compares the namespace as a structure (three attributes plus a set of rows), so a
+    reviewer sees exactly which attribute and which sync target differ, and nothing else.
+    """
+    delete, create = item.changes
+    expect = delete.expect
+    if expect is None or expect.attributes is None:
+        return []
+    by_url = {
+        try_normalise_core_url(c.target_core_service or ""): c.target_server
+        for c in plan.changes
+        if c.target_server is not None
+    }
+    names = ("description", "object_store", "bucket")
+    before: dict[str, Any] = dict(zip(names, expect.attributes, strict=True))
+    before["sync"] = sorted(_row_label(*row, by_url) for row in expect.sync_rows or ())
+    after: dict[str, Any] = {
+        "description": create.description, "object_store": create.object_store, "bucket": create.bucket,
+        "sync": sorted(
+            f"{labels.target(c)} ({c.sync_type})"
+            for c in plan.changes
+            if c.action == "enable_sync" and (c.server, c.namespace) == (create.server, create.namespace)
+        ),
+    }
+    from deepdiff import DeepDiff
+
+    diff = DeepDiff(before, after, ignore_order=True)
+    out: list[tuple[str, str, str]] = []
+    changed = {_root_key(path): change for path, change in diff.get("values_changed", {}).items()}
+    for key in names:  # in the order a reader knows them, not DeepDiff's
+        if key in changed:
+            out.append((key, repr(changed[key]["old_value"]), repr(changed[key]["new_value"])))
+    removed = sorted(str(v) for v in diff.get("iterable_item_removed", {}).values())
+    added = sorted(str(v) for v in diff.get("iterable_item_added", {}).values())
+    for path, change in diff.get("values_changed", {}).items():
+        if path.startswith("root['sync']"):
+            removed.append(str(change["old_value"]))
+            added.append(str(change["new_value"]))
+    out += [("sync", row, "") for row in sorted(removed)]
+    out += [("sync", "", row) for row in sorted(added)]
+    return out
+
+
+def _root_key(path: str) -> str:
+    """``root['sync'][2]`` -> ``sync``: which top-level field of the namespace a DeepDiff path is in."""
+    return re.sub(r"^root\['([^']+)'\].*$", r"\1", path)
+
+
+def _reasons(item: _Item) -> list[str]:
+    """The reason lines of an entry; a replace's attribute differences are its details already."""
+    if len(item.changes) == 2:
+        return ["the server cannot update a namespace: it is deleted and created again"]
+    return item.first.reason.split("; ")
+
+
+def _details(plan: Plan, item: _Item) -> list[tuple[str, str, str]]:
+    c = item.first
+    if len(item.changes) == 2:
+        return replacement_changes(plan, item)
+    if c.action == "create_namespace":
+        return [
+            ("description", "", repr(c.description)),
+            ("object_store", "", repr(c.object_store)),
+            ("bucket", "", repr(c.bucket)),
+        ]
+    return []
+
+
+def _title(item: _Item) -> str:
+    c = item.first
+    if len(item.changes) == 2:
+        return f"{labels.title(c)} (forces replacement: {', '.join(c.forced_by)})"
+    return labels.title(c)
+
+
+# -- text ---------------------------------------------------------------------------------------
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
@@ -118,34 +198,34 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         codes = ";".join(_ANSI[s] for s in styles)
         return f"\x1b[{codes}m{text}\x1b[0m"
 
-    symbol_colour = {"+": "green", "-": "red", "-/+": "yellow", "~": "yellow"}
-    lines: list[str] = []
     if not plan.has_changes:
-        return summary_line(plan) + "\n"
-    lines.append("hossctl would perform the following changes, in this order:")
-    for server, changes in _by_server(plan).items():
-        lines.append("")
-        lines.append(paint(f"Server {esc(server)}:", "bold"))
-        for item in _items(changes, esc):
-            lines.append(f"  {paint(item.symbol, symbol_colour[item.symbol], 'bold')} {item.title}")
-            for detail in item.details:
-                lines.append(f"      {detail}")
-            for part in item.changes[0].reason.split("; "):
-                lines.append(paint(f"      # {esc(part)}", "dim"))
-            for v in _violations_of(plan, item.changes):
-                mark, hue = ("✗", "red") if v.severity == "error" else ("!", "yellow")
-                lines.append("      " + paint(f"{mark} {esc(v.check)}: {esc(v.message)}", hue))
-                lines.append(f"        fix: {esc(v.resolution)}")
-    if plan.violations:
-        lines.append("")
-        lines.append(paint("Violations:", "bold"))
-        for v in plan.violations:
-            mark = "✗" if v.severity == "error" else "!"
+        partial = partial_line(plan)
+        return (f"{esc(partial)}\n" if partial else "") + summary_line(plan) + "\n"
+    lines: list[str] = []
+    partial = partial_line(plan)
+    if partial:
+        lines += [paint(esc(partial), "yellow", "bold"), ""]
+    lines.append("hossctl will make these changes, in this order:")
+    lines.append("")
+    for item in _items(plan):
+        symbol = labels.symbol(item.first)
+        lines.append(f"  {paint(symbol, _SYMBOL_COLOUR[symbol], 'bold')} {esc(_title(item))}")
+        for what, before, after in _details(plan, item):
+            if what == "sync" and not before:
+                lines.append(f"      sync:         + {esc(after)}")
+            elif what == "sync":
+                lines.append(f"      sync:         - {esc(before)}")
+            elif before:
+                lines.append(f"      {what + ':':13} {esc(before)} → {esc(after)}")
+            else:
+                lines.append(f"      {what + ':':13} {esc(after)}")
+        for part in _reasons(item):
+            lines.append(paint(f"      # {esc(part)}", "dim"))
+        for v in _violations(plan, item):
+            mark, hue = ("✗", "red") if v.severity == "error" else ("!", "yellow")
             at = f" at {esc(v.position)}" if v.position else ""
-            head = f"{mark} [{esc(v.severity)}] {esc(v.check)} ({esc(v.change)}){at}"
-            lines.append("  " + paint(head, "red" if mark == "✗" else "yellow"))
-            lines.append(f"      {esc(v.message)}")
-            lines.append(f"      fix: {esc(v.resolution)}")
+            lines.append("      " + paint(f"{mark} {esc(v.check)}{at}: {esc(v.message)}", hue))
+            lines.append(f"        fix: {esc(v.resolution)}")
     lines.append("")
     blocking = _blocking_line(plan)
     if blocking:
@@ -156,6 +236,9 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
 
 def render_json(plan: Plan) -> str:
     return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+# -- Markdown -----------------------------------------------------------------------------------
 
 
 def _code(text: str, *, in_table: bool = False) -> str:
@@ -176,33 +259,71 @@ def _code(text: str, *, in_table: bool = False) -> str:
     return f"{fence}{pad}{content}{pad}{fence}"
 
 
+def _md_title(item: _Item) -> str:
+    c = item.first
+    where = _code(labels.where(c.server, c.namespace))
+    if c.action in ("create_namespace", "delete_namespace"):
+        title = f"namespace {where}"
+        if len(item.changes) == 2:
+            title += f" (forces replacement: {markdown_text(', '.join(c.forced_by))})"
+        return title
+    verb = "enable sync" if c.action == "enable_sync" else "disable sync"
+    return f"{verb} {where} → {_code(labels.target(c))} ({markdown_text(c.sync_type or '')})"
+
+
+_SUMMARY_ROWS = (
+    ("create", "Create namespace"),
+    ("replace", "Replace namespace"),
+    ("delete", "Delete namespace"),
+    ("enable_sync", "Enable sync"),
+    ("disable_sync", "Disable sync"),
+)
+
+
 def render_markdown(plan: Plan) -> str:
-    """The plan as a PR comment: values escaped with ``markdown_text`` or put in code spans."""
-    _md = markdown_text
+    """The plan as a PR comment: a summary, a picture of the affected links, then every change."""
+    from hossctl.graph import plan_graph, to_mermaid
+
     lines = ["### hossctl plan", ""]
+    partial = partial_line(plan)
+    if partial:
+        lines += [f"> ⚠️ **{markdown_text(partial)}**", ""]
     lines.append(f"**{summary_line(plan)}**")
     blocking = _blocking_line(plan)
     if blocking:
-        lines += ["", f"> {'⛔' if plan.errors else '⚠️'} {blocking}"]
-    if plan.has_changes:
-        lines += ["", "| | Server | Change | Reason | Checks |", "|---|---|---|---|---|"]
-        for server, changes in _by_server(plan).items():
-            for item in _items(changes, markdown_text):
-                marks = " ".join(
-                    f"{'✗' if v.severity == 'error' else '!'} {_md(v.check)}"
-                    for v in _violations_of(plan, item.changes)
-                )
-                lines.append(
-                    f"| {_code(item.symbol, in_table=True)} | {_code(server, in_table=True)} | {item.title} "
-                    f"| {_md(item.changes[0].reason)} | {marks} |"
-                )
-    if plan.violations:
-        lines += ["", "#### Violations", ""]
-        for v in plan.violations:
-            mark = "✗" if v.severity == "error" else "!"
+        lines += ["", f"> {'⛔' if plan.errors else '⚠️'} **{blocking}**"]
+    if not plan.has_changes:
+        return "\n".join(lines) + "\n"
+    summary = plan.summary
+    lines += ["", "| Change | Count |", "|---|---:|"]
+    lines += [f"| {name} | {getattr(summary, key)} |" for key, name in _SUMMARY_ROWS if getattr(summary, key)]
+    errors, warnings = len(plan.errors), len(plan.warnings)
+    if errors or warnings:
+        lines.append(f"| Safety checks | {_plural(errors, 'error')}, {_plural(warnings, 'warning')} |")
+    lines += ["", "```mermaid", to_mermaid(plan_graph(plan)).rstrip("\n"), "```", ""]
+    items = _items(plan)
+    body: list[str] = []
+    for n, item in enumerate(items, start=1):
+        symbol = labels.symbol(item.first)
+        body.append(f"{n}. {_code(symbol)} {_md_title(item)}")
+        for what, before, after in _details(plan, item):
+            if what == "sync":
+                sign, row = ("+", after) if not before else ("−", before)
+                body.append(f"   - sync: {sign} {_code(row)}")
+            elif before:
+                body.append(f"   - {what}: {_code(before)} → {_code(after)}")
+            else:
+                body.append(f"   - {what}: {_code(after)}")
+        body.append(f"   - *Why:* {markdown_text('; '.join(_reasons(item)))}")
+        for v in _violations(plan, item):
+            mark = "⛔" if v.severity == "error" else "⚠️"
             at = f" at {_code(v.position)}" if v.position else ""
-            lines.append(
-                f"- {mark} **{_md(v.check)}** ({_md(v.severity)}) on {_code(v.change)}{at}: {_md(v.message)}"
-            )
-            lines.append(f"  - *How to fix:* {_md(v.resolution)}")
+            body.append(f"   - {mark} **{markdown_text(v.check)}**{at}: {markdown_text(v.message)}")
+            body.append(f"     *How to fix:* {markdown_text(v.resolution)}")
+    if len(items) > FOLD_AFTER:
+        lines += ["<details>", f"<summary>{_plural(len(items), 'change')}, in execution order</summary>", ""]
+        lines += [*body, "", "</details>"]
+    else:
+        lines += ["#### Changes, in execution order", "", *body]
     return "\n".join(lines) + "\n"
+

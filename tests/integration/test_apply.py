@@ -82,7 +82,7 @@ def test_fresh_apply_with_duplex_link_then_plan_is_clean(pair: Pair, tmp_path: P
         "Apply complete: 3 created, 0 replaced, 0 deleted, 2 sync enabled, 0 sync disabled." in result.output
     )
     assert "Duplex link cloud/shared <-> onprem/shared: verified on both servers." in result.output
-    assert "✓ onprem/local/create (" in result.output
+    assert "✓ + namespace onprem/local (" in result.output
     assert sorted_rows(onprem, "shared") == [(cloud.core_url, "shared", "duplex")]
     assert sorted_rows(cloud, "shared") == [(onprem.core_url, "shared", "duplex")]
     assert {"shared", "local", "default"} == {n["name"] for n in onprem.namespaces()}
@@ -284,7 +284,7 @@ def test_failures_are_all_reported_with_done_blocked_and_not_attempted(pair: Pai
     result = asyncio.run(run())
     human = "\n".join(report_lines(result))
     assert "Apply failed: 2 done, 1 failed, 1 blocked, 1 not attempted." in human
-    assert "cloud/r/create: namespace cloud/r appeared after the plan was made" in human
+    assert "  + namespace cloud/r: namespace cloud/r appeared after the plan was made" in human
     assert "has sync type duplex, not simplex" in human
     assert "Blocked (not sent: the live state moved after the plan was made):" in human
     document = result_document(result, None)
@@ -373,7 +373,7 @@ def test_apply_prints_hostile_names_escaped_and_json_exact(pair: Pair, tmp_path:
     assert not [ch for ch in ("\x1b", "\r", "\x07", "\u202e") if ch in result.stderr], result.stderr
     assert not any(line.startswith("FAKE") for line in result.stderr.splitlines())
     for shown in hostile.values():
-        assert f"✓ onprem/{shown}/delete (" in result.stderr  # the progress line
+        assert f"✓ - namespace onprem/{shown} (" in result.stderr  # the progress line
     document = json.loads(result.stdout)
     assert {c["namespace"] for c in document["changes"]} >= set(hostile)
     assert not set(hostile) & {n["name"] for n in onprem.namespaces()}

@@ -122,7 +122,7 @@ def test_dataset_created_at_the_prompt_with_the_official_client_survives(
         hoss.connect(onprem.url).get_namespace("scratch2").create_dataset("precious", "irreplaceable")
 
     result = hossctl("apply", "-f", config, input=AtPrompt(b"yes\n", someone_creates_a_dataset))
-    assert '- namespace "scratch2"' in result.output
+    assert "- namespace onprem/scratch2" in result.output
     assert result.exit_code == 1, result.output
     assert "The live state changed while apply waited for confirmation" in result.output
     assert "dataset(s) 'precious' appeared in onprem/scratch2" in result.output
@@ -459,7 +459,8 @@ def test_a_signal_mid_apply_finishes_what_was_sent_reports_everything_and_a_reru
     assert len(statuses) == 120 and "unknown" not in statuses and "failed" not in statuses
     assert statuses.count("done") >= 1 and statuses.count("skipped") >= 1
     for change in document["changes"]:  # every change is named in the human report too
-        assert change["id"] in err
+        half = "delete" if change["action"] == "delete_namespace" else "create"
+        assert f"-/+ namespace onprem/{change['namespace']} ({half})" in err
     rerun = hossctl("apply", "-f", config, "--auto-approve", "--allow-mass-delete")
     assert rerun.exit_code == 0, rerun.output
     assert {n["name"]: n["description"] for n in onprem.namespaces() if n["name"] != "default"} == {
@@ -487,6 +488,6 @@ def test_a_second_signal_exits_at_once_and_names_what_is_in_flight(
     assert proc.returncode == 130, err
     assert "SIGINT again: exiting at once." in err
     unknown = err.split("The outcome of these changes is unknown:\n")[1].split("Run `hossctl plan`")[0]
-    assert unknown.strip().startswith("onprem/ns-")  # the changes in flight, by id
+    assert unknown.strip().startswith("-/+ namespace onprem/ns-")  # the changes in flight, by name
     assert "Run `hossctl plan` to see what took effect." in err
     assert "Traceback" not in err

@@ -16,6 +16,11 @@ RAW = ("\x1b", "\x07", "\r", "\u202e")
 
 
 def _change(server: str, name: str, action: str = "delete_namespace") -> Change:
+    if action == "enable_sync":
+        return Change(
+            f"{server}/{name}/sync:https://x.test/core/v1#{name}/enable", "enable_sync", server, name, "r",
+            target_core_service="https://x.test/core/v1", target_namespace=name, sync_type="simplex",
+        )
     return Change(f"{server}/{name}/delete", action, server, name, "not declared")  # type: ignore[arg-type]
 
 
@@ -26,8 +31,8 @@ def _clean(line: str) -> bool:
 def test_a_progress_line_escapes_the_id_and_the_servers_answer() -> None:
     done = ChangeResult(_change("a", EVIL), "done", 0.5)
     failed = ChangeResult(_change("a", EVIL), "failed", 0.25, error=BODY)
-    assert progress_line(done) == f"✓ a/{EVIL_SHOWN}/delete (0.50s)"
-    assert progress_line(failed) == f"✗ a/{EVIL_SHOWN}/delete (0.25s): {BODY_SHOWN}"
+    assert progress_line(done) == f"✓ - namespace a/{EVIL_SHOWN} (0.50s)"
+    assert progress_line(failed) == f"✗ - namespace a/{EVIL_SHOWN} (0.25s): {BODY_SHOWN}"
     coloured = progress_line(failed, color=True)
     assert coloured.startswith(click.style("✗", fg="red"))  # hossctl's own colour is kept
     assert click.unstyle(coloured) == progress_line(failed) and _clean(click.unstyle(coloured))
@@ -42,9 +47,10 @@ def test_the_report_escapes_ids_labels_and_errors_but_the_json_stays_exact() -> 
     lines = report_lines(result)
     assert all(_clean(line) for line in lines), lines
     assert f"Duplex link a/{EVIL_SHOWN} <-> b/{EVIL_SHOWN}: NOT complete." in lines
-    assert f"  b/{EVIL_SHOWN}/delete: {BODY_SHOWN}" in lines
-    assert f"  a/rev\\u202eexe/delete: {BODY_SHOWN}" in lines
-    assert "  a/a\\r\\nFAKE/delete" in lines
+    target = f"https://x.test/core/v1#{EVIL_SHOWN}"
+    assert f"  ~ enable sync b/{EVIL_SHOWN} → {target} (simplex): {BODY_SHOWN}" in lines
+    assert f"  - namespace a/rev\\u202eexe: {BODY_SHOWN}" in lines
+    assert "  - namespace a/a\\r\\nFAKE" in lines
     doc = result_document(result, None)
     assert [c["namespace"] for c in doc["changes"]] == [EVIL, EVIL, "rev\u202eexe", "a\r\nFAKE"]
     assert doc["changes"][1]["error"] == BODY

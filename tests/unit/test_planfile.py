@@ -105,6 +105,10 @@ def _broken(tmp_path: Path, edit: str) -> Path:
     doc = _saved(tmp_path)
     if edit == "version":
         doc["format_version"] = "99"
+    elif edit == "string-version":  # what hossctl wrote before format_version became an integer
+        doc["format_version"] = "1"
+    elif edit == "bool-version":  # equal to 1 in Python, but not the integer 1
+        doc["format_version"] = True
     elif edit == "kind":
         doc["kind"] = "something-else"
     elif edit == "action":
@@ -131,7 +135,9 @@ def _broken(tmp_path: Path, edit: str) -> Path:
 @pytest.mark.parametrize(
     ("edit", "says"),
     [
-        ("version", "format version is '99'"),
+        ("version", 'made by another hossctl version (format_version "99"; this hossctl reads 1)'),
+        ("string-version", 'made by another hossctl version (format_version "1"; this hossctl reads 1)'),
+        ("bool-version", "made by another hossctl version (format_version true;"),
         ("kind", "not a hossctl plan file"),
         ("action", "not a valid plan"),
         ("order", "does not come before it"),

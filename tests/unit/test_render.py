@@ -73,30 +73,34 @@ def _plan(target_check: bool = True) -> Plan:
     return make_plan(config, live, target_check=target_check)
 
 
-def test_text_shows_every_change_grouped_by_server() -> None:
-    text = render_text(_plan(), color=False)
+def test_text_lists_changes_in_execution_order_by_their_names() -> None:
+    plan = _plan()
+    text = render_text(plan, color=False)
+    assert text.startswith("hossctl will make these changes, in this order:\n")
     assert text.rstrip().endswith(
         "Plan: 1 to create, 1 to replace, 1 to delete, 2 sync to enable, 1 sync to disable."
     )
-    assert text.index("Server a:") < text.index("Server b:")
-    assert '  + namespace "new"' in text
-    assert '  - namespace "old"' in text
-    assert '  -/+ namespace "raw" (forces replacement: description, bucket)' in text
-    assert text.count('namespace "raw"') == 1  # a replace is one item
-    assert "  ~ enable sync  new → b#u (duplex)" in text
-    assert "  ~ enable sync  u → a#new (duplex)" in text
-    assert f"  ~ disable sync keep → {X}/#t (simplex)" in text
-    assert "# description differs: 'd' -> 'changed'" in text
+    titles = [line.strip() for line in text.splitlines() if line.startswith("  ") and not line.startswith("    ")]
+    assert titles == [
+        f"~ disable sync a/keep → {X}/#t (simplex)",
+        "- namespace a/old",
+        "-/+ namespace a/raw (forces replacement: description, bucket)",
+        "+ namespace a/new",
+        "~ enable sync a/new → b/u (duplex)",
+        "~ enable sync b/u → a/new (duplex)",
+    ]
+    assert "      description:  'd' → 'changed'" in text  # before → after of the replace
+    assert "      bucket:       'rb' → 'other-bucket'" in text
     assert "# reverse direction of the duplex link declared by a/new" in text
 
 
-def test_text_explains_violations_under_their_change_and_at_the_end() -> None:
+def test_each_violation_appears_once_under_its_change() -> None:
     text = render_text(_plan(), color=False)
-    under = text.index('  - namespace "old"')
-    assert text.index("✗ namespace-not-empty", under) < text.index("Violations:")
-    assert text.count("✗ [error] protected (a/old/delete)") == 1
+    under = text.index("  - namespace a/old")
+    assert text.index("✗ namespace-not-empty", under) < text.index("-/+ namespace a/raw")
+    assert text.count("✗ protected: ") == 1 and "Violations" not in text
     assert "fix: set protect: false" in text
-    assert "This plan cannot be applied: 2 error(s), 0 warning(s)." in text
+    assert "This plan cannot be applied: 2 errors, 0 warnings." in text
 
 
 def test_warnings_are_marked_differently() -> None:
@@ -110,7 +114,7 @@ def test_warnings_are_marked_differently() -> None:
     )
     text = render_text(plan, color=False)
     assert "! target-unreachable: m" in text and "✗" not in text
-    assert "1 warning(s); the plan can still be applied." in text
+    assert "1 warning; the plan can still be applied." in text
 
 
 def test_no_changes() -> None:
@@ -132,7 +136,7 @@ def test_json_matches_the_schema(target_check: bool) -> None:
     plan = _plan(target_check)
     doc = json.loads(render_json(plan))
     jsonschema.Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
-    assert doc["format_version"] == "1"
+    assert doc["format_version"] == 1 and type(doc["format_version"]) is int
     assert [c["id"] for c in doc["changes"]] == [c.id for c in plan.changes]
     assert doc["summary"] == {"create": 1, "replace": 1, "delete": 1, "enable_sync": 2, "disable_sync": 1}
     assert "facts" not in doc
@@ -160,15 +164,22 @@ def test_markdown_for_a_pull_request() -> None:
     md = render_markdown(_plan())
     assert md.startswith("### hossctl plan")
     assert "**Plan: 1 to create, 1 to replace, 1 to delete, 2 sync to enable, 1 sync to disable.**" in md
-    assert '| `-/+` | `a` | namespace "raw" (forces replacement: description, bucket)' in md
-    assert "#### Violations" in md and "**protected**" in md and "*How to fix:*" in md
-    assert "⛔" in md
+    assert "| Replace namespace | 1 |" in md and "| Safety checks | 2 errors, 0 warnings |" in md
+    assert "3. `-/+` namespace `a/raw` (forces replacement: description, bucket)" in md
+    assert "   - description: `'d'` → `'changed'`" in md
+    assert "**protected**" in md and "*How to fix:*" in md and "⛔" in md
+    assert "```mermaid\nflowchart LR\n" in md
 
 
-def test_markdown_escapes_table_cells() -> None:
-    plan = Plan(changes=(Change("a/x|y/delete", "delete_namespace", "a", "x|y", "a | b"),))
-    row = next(line for line in render_markdown(plan).splitlines() if line.startswith("| `-`"))
-    assert "x\\|y" in row and "a \\| b" in row
+def test_long_markdown_plans_fold_their_changes() -> None:
+    changes = tuple(
+        Change(f"a/n{i:02d}/create", "create_namespace", "a", f"n{i:02d}", "r", description="d",
+               object_store="s", bucket="b")
+        for i in range(25)
+    )  # fmt: skip
+    md = render_markdown(Plan(changes=changes))
+    assert "<details>\n<summary>25 changes, in execution order</summary>" in md
+    assert md.rstrip().endswith("</details>")
 
 
 EVIL = "evil\x1b]0;PWNED\x07\x1b[2Jx"
@@ -219,8 +230,8 @@ def test_text_escapes_every_value_from_a_server_or_config(color: bool) -> None:
     assert not any(ch in text for ch in RAW[1:])
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text)  # without the colour codes hossctl adds itself
     assert "\x1b" not in plain
-    assert '- namespace "evil\\x1b]0;PWNED\\x07\\x1b[2Jx"' in plain
-    assert '+ namespace "rev\\u202eexe.txt"' in plain
+    assert "- namespace a/evil\\x1b]0;PWNED\\x07\\x1b[2Jx" in plain
+    assert "+ namespace a/rev\\u202eexe.txt" in plain
     assert "# a\\r\\nFAKE: Apply complete" in plain  # a part of the reason: one line
     assert "description:  'a\\r\\nFAKE: Apply complete'" in plain
     assert "object_store: 'evil\\x1b]0;PWNED\\x07\\x1b[2Jx'" in plain
@@ -240,20 +251,17 @@ def test_colour_wraps_escaped_values() -> None:
 def test_markdown_escapes_every_value_from_a_server_or_config() -> None:
     md = render_markdown(_hostile_plan())
     assert not any(ch in md for ch in RAW)
-    assert "\\[click\\](http://evil)\\<img src=x\\>\\|\\`" in md
-    prose = re.sub(r"(`+).*?\1", "", md)  # outside code spans, where nothing is Markdown
+    prose = re.sub(r"```mermaid\n.*?```", "", md, flags=re.S)  # a diagram is no Markdown either
+    prose = re.sub(r"(`+).*?\1", "", prose)  # outside code spans, where nothing is Markdown
     assert "](http://evil)" not in prose.replace("\\](http://evil)", "")  # no link survives
     assert "<img" not in prose.replace("\\<img", "")
-    assert "evil\\\\x1b\\]0;PWNED\\\\x07\\\\x1b\\[2Jx" in md
-    assert "a\\\\r\\\\nFAKE: Apply complete" in md
-    assert "rev\\\\u202eexe.txt" in md
-    table = [line for line in md.splitlines() if line.startswith("| `")]
-    assert len(table) == 3
-    for row in table:  # six unescaped pipes: no cell break injected
-        assert len(re.findall(r"(?<!\\)\|", row)) == 6, row
-    assert "``a/[click](http://evil)<img src=x>|`/sync:" in md  # a change id, in a code span
+    assert "`a/evil\\x1b]0;PWNED\\x07\\x1b[2Jx`" in md  # names in code spans
+    assert "\\[x\\](http://evil)" in md  # a message, escaped as prose
+    assert "rev\\u202eexe.txt" in md
     assert "at `rev\\u202eexe.txt.yaml:1:2`" in md
     assert not any(line.startswith("FAKE") for line in md.splitlines())
+    mermaid = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert '"' not in mermaid.replace('["', "").replace('"]', "").replace('|"', "").replace('"|', "")
 
 
 def test_json_keeps_hostile_values_exact() -> None:

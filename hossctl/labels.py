@@ -1,0 +1,54 @@
+"""People-facing names of changes: ``+ namespace onprem/raw-data``, not change ids.
+
+Ids (``onprem/raw/sync:http://127.0.0.1:18202/core/v1#raw/enable``) are for machines and stay
+in JSON. Everything a person reads (the text and Markdown plans, apply's progress and report
+lines, violations) names a change the same way, from this module. Values come back raw:
+each output escapes them for its own medium (``sanitize``).
+"""
+
+from __future__ import annotations
+
+from hossctl.plan import Change
+from hossctl.urls import try_normalise_core_url
+
+
+def where(server: str, namespace: str) -> str:
+    return f"{server}/{namespace}"
+
+
+def target(change: Change) -> str:
+    """Where a sync row points: ``cloud/raw`` on a managed server, ``URL#raw`` elsewhere.
+
+    A managed target stored under another spelling than the canonical one says so, because a
+    disable must send that exact string (hoss-api.md §7.3).
+    """
+    url = change.target_core_service or ""
+    namespace = change.target_namespace or ""
+    if change.target_server is None:
+        return f"{url}#{namespace}"
+    label = where(change.target_server, namespace)
+    if try_normalise_core_url(url) != url:
+        label += f" (stored as {url!r})"
+    return label
+
+
+def symbol(change: Change) -> str:
+    if change.replace:
+        return "-/+"
+    return {"create_namespace": "+", "delete_namespace": "-"}.get(change.action, "~")
+
+
+def title(change: Change) -> str:
+    """The change without its symbol, e.g. ``enable sync onprem/raw → cloud/raw (duplex)``."""
+    if change.action in ("create_namespace", "delete_namespace"):
+        return f"namespace {where(change.server, change.namespace)}"
+    verb = "enable sync" if change.action == "enable_sync" else "disable sync"
+    return f"{verb} {where(change.server, change.namespace)} → {target(change)} ({change.sync_type})"
+
+
+def label(change: Change) -> str:
+    """One change as apply's progress and report lines name it; a replace's halves say which."""
+    if change.replace:
+        half = "delete" if change.action == "delete_namespace" else "create"
+        return f"-/+ {title(change)} ({half})"
+    return f"{symbol(change)} {title(change)}"
