@@ -3,7 +3,8 @@
 Everything a server sends is hostile until checked, so every request here is bounded:
 a total deadline (not just a per-read timeout, which a body dripping one byte every few
 seconds never trips), a cap on the body size (counted after content decoding, so a
-compressed bomb is cut too), and a retry policy whose budget is shared by the whole run.
+compressed bomb is cut too, and inflated a bounded step at a time: see ``_Decoder``), and a
+retry policy whose budget is shared by the whole run.
 Redirects are never followed: a credential must not travel to wherever a server points.
 
 It uses httpx's public transport API directly (``AsyncHTTPTransport.handle_async_request``)
@@ -23,7 +24,8 @@ import os
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -43,6 +45,10 @@ FREE_BODY_BYTES = 1024 * 1024
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 BACKOFF_BASE = 0.1
 BACKOFF_CAP = 2.0
+# A compressed body is inflated at most this much at a time (per coding layer), so the size cap
+# is checked between steps; decodings are layered at most MAX_CODINGS deep.
+INFLATE_STEP = 1024 * 1024
+MAX_CODINGS = 2
 # A server that has never answered (refused, unresolvable, TLS failure) is down, not flaky:
 # this many attempts, then one clear error, instead of spending the run's retry budget.
 UNANSWERED_ATTEMPTS = 4
@@ -177,6 +183,97 @@ class TransportFailure(Exception):
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _BadEncoding(Exception):
+    """The body's Content-Encoding is unknown or stacked too deep, or the body does not decode.
+
+    ``cause`` reads after "server 'x' " in a message, like the body-size cause.
+    """
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+class _Inflater:
+    """One gzip or deflate layer, handing on at most INFLATE_STEP bytes per piece."""
+
+    def __init__(self, coding: str) -> None:
+        self._coding = coding
+        self._gzip = coding in ("gzip", "x-gzip")
+        self._z = zlib.decompressobj(zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS)
+        self._first = True
+
+    def inflate(self, data: bytes) -> Iterator[bytes]:
+        while not self._z.eof:  # what follows the end of the stream is dropped, not kept
+            try:
+                out = self._z.decompress(data, INFLATE_STEP)
+            except zlib.error:
+                if self._first and not self._gzip:
+                    # "deflate" sent raw, without its zlib wrapper, as some servers do.
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._first = False
+                    continue
+                cause = f"sent a body of invalid {self._coding} data (its Content-Encoding)"
+                raise _BadEncoding(cause) from None
+            self._first = False
+            data = self._z.unconsumed_tail
+            if out:
+                yield out
+            if not data and len(out) < INFLATE_STEP:
+                return
+
+    def finish(self) -> Iterator[bytes]:
+        yield from self.inflate(b"")
+        # Nothing is pending after a short step: this only ends a stream that was cut short.
+        rest = b"" if self._z.eof else self._z.flush()
+        if rest:
+            yield rest
+
+
+class _Decoder:
+    """Undoes a body's Content-Encoding without inflating more than INFLATE_STEP at once.
+
+    httpx's own decoders inflate each network read in one call, so a 2 KB body sent as
+    ``Content-Encoding: gzip, gzip`` became a gigabyte before any size check could see it
+    (measured: 2 GB peak RSS against the hostile server). Here every layer hands on bounded
+    pieces and the caller counts each one, so memory stays at the cap plus a step per layer.
+    A body in a coding hossctl does not know is an error rather than read as plain text: it
+    could not be trusted either way (an empty body in one is just empty). hossctl sends no
+    Accept-Encoding, so a real server compresses nothing; a proxy in between might, with
+    gzip or deflate.
+    """
+
+    def __init__(self, header: str | None) -> None:
+        codings = [c.strip().lower() for c in (header or "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        shown = repr((header or "")[:40])
+        self._refused: str | None = None
+        if len(codings) > MAX_CODINGS:
+            self._refused = f"sent a body encoded {len(codings)} times over (Content-Encoding {shown})"
+        elif any(coding not in ("gzip", "x-gzip", "deflate") for coding in codings):
+            self._refused = f"sent a body in a Content-Encoding hossctl cannot decode ({shown})"
+        # Codings are listed in the order they were applied: the last is undone first.
+        self._layers = [] if self._refused else [_Inflater(coding) for coding in reversed(codings)]
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._refused is not None and data:
+            raise _BadEncoding(self._refused)
+        return self._through(0, data)
+
+    def finish(self) -> Iterator[bytes]:
+        for index, layer in enumerate(self._layers):
+            for piece in layer.finish():
+                yield from self._through(index + 1, piece)
+
+    def _through(self, index: int, data: bytes) -> Iterator[bytes]:
+        if index == len(self._layers):
+            if data:
+                yield data
+            return
+        for piece in self._layers[index].inflate(data):
+            yield from self._through(index + 1, piece)
 
 
 @functools.lru_cache(maxsize=8)
@@ -314,6 +411,8 @@ class Transport:
                 raise TransportFailure(
                     f"sent a body larger than {self.max_body // (1024 * 1024)} MiB", attempts=attempt + 1
                 ) from None
+            except _BadEncoding as exc:
+                raise TransportFailure(exc.cause, attempts=attempt + 1) from None
             except httpx.TransportError as exc:
                 took = (time.perf_counter() - started) * 1000
                 log.debug("%s %s -> %s (%.1f ms)", method, shown, type(exc).__name__, took)
@@ -359,22 +458,38 @@ class Transport:
         return response.status_code, response.headers, body
 
     async def _read_body(self, response: httpx.Response) -> bytes:
-        """The decoded body, stopping at ``max_body``; big bodies take turns (see FREE_BODY_BYTES)."""
+        """The decoded body, stopping at ``max_body``; big bodies take turns (see FREE_BODY_BYTES).
+
+        Both what arrives and what it decodes to count against ``max_body``; decoding is
+        ``_Decoder``'s, in bounded steps, never httpx's inflate-a-whole-read.
+        """
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             raise _BodyTooLarge
+        decoder = _Decoder(response.headers.get("content-encoding"))
         chunks: list[bytes] = []
         size = 0
+        received = 0
         holding = False
-        try:
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
+
+        async def keep(pieces: Iterator[bytes]) -> None:
+            nonlocal size, holding
+            for piece in pieces:
+                size += len(piece)
                 if size > self.max_body:
                     raise _BodyTooLarge
                 if size > FREE_BODY_BYTES and not holding:
                     await self._large.acquire()
                     holding = True
-                chunks.append(chunk)
+                chunks.append(piece)
+
+        try:
+            async for raw in response.aiter_raw():
+                received += len(raw)
+                if received > self.max_body:
+                    raise _BodyTooLarge
+                await keep(decoder.feed(raw))
+            await keep(decoder.finish())
         finally:
             if holding:
                 self._large.release()

@@ -32,14 +32,19 @@ import functools
 import gzip
 import json
 import os
-import resource
+import secrets
+import select
+import socket
+import string
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -86,12 +91,14 @@ MODES = (
     "huge-body",
     "huge-body-unsized",
     "gzip-bomb",
+    "gzip-gzip-bomb",
+    "bad-gzip",
     "stall",
     "always-503",
     "redirect-exchange",
     "redirect-core",
     "echo-auth-at-180",
-    "echo-auth-at-180-text",
+    "echo-auth-at-60-text",
     "echo-pat-at-180",
     "echo-jwt-500",
     "echo-jwt-parts-500",
@@ -131,21 +138,38 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 @functools.cache
-def gzip_bomb(decoded_bytes: int = 256 * MIB) -> bytes:
-    """A gzip member of ``decoded_bytes`` zeros: about 1/1000 of that on the wire.
+def gzip_bomb(decoded_mib: int = 256) -> bytes:
+    """A valid gzip stream of ``decoded_mib`` MiB of zeros, about 1/1000 of that on the wire.
 
-    Built once per process with a streaming compressor, so the zeros are never all in memory.
+    Built without compressing it all: after a full flush the compressor starts afresh, so
+    every MiB of zeros compresses to the same bytes, and the stream is one such segment
+    repeated, an empty final block and the trailer (CRC-32 and length of the whole).
     """
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
     zeros = bytes(MIB)
-    parts = [compressor.compress(zeros) for _ in range(decoded_bytes // MIB)]
-    parts.append(compressor.flush())
-    return b"".join(parts)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    segment = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    end = compressor.flush()
+    crc = 0
+    for _ in range(decoded_mib):
+        crc = zlib.crc32(zeros, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<II", crc, (decoded_mib * MIB) & 0xFFFFFFFF)
+    return header + segment * decoded_mib + end + trailer
 
 
-def mint_jwt(now: float | None = None) -> str:
+@functools.cache
+def gzip_gzip_bomb(decoded_mib: int = 1024) -> bytes:
+    """``gzip_bomb`` gzipped once more (``Content-Encoding: gzip, gzip``): about 2 KB on the wire.
+
+    The outer layer shrinks the inner 1 MB to a few KB, so the whole body arrives in one read,
+    and a decoder that inflates that read in one call inflates all of it at once.
+    """
+    return gzip.compress(gzip_bomb(decoded_mib), compresslevel=9)
+
+
+def mint_jwt() -> str:
     """A real-looking id_token: HS256, ``iat`` now, an hour to live, the admin role."""
-    issued = int(time.time() if now is None else now)
+    issued = int(time.time())
     claims = {"iat": issued, "exp": issued + 3600, "role": "admin", "sub": "hostile-admin", "aud": "hoss"}
     return jwt.encode(claims, SIGNING_KEY, algorithm="HS256")
 
@@ -157,9 +181,10 @@ def namespace_record(name: str) -> dict[str, Any]:
 class HostileServer:
     """A started server on a free loopback port (``url``), answering as ``mode`` says.
 
-    ``seen`` lists every request it received (and, for ``pat-elsewhere``, ``elsewhere`` is the
-    second, recording listener on another port that discover names as the auth service).
-    ``minted`` holds every JWT it issued, so tests can look for them in hossctl's output.
+    ``seen`` lists every request it received. For ``pat-elsewhere`` and the redirect modes,
+    ``elsewhere`` is a second, recording listener on another port (another origin): the auth
+    service that discover names, or where the redirect points. ``minted`` holds every JWT
+    issued, so that tests can look for them in hossctl's output.
     Stop it with ``stop()`` or by leaving the ``with`` block.
     """
 
@@ -172,6 +197,9 @@ class HostileServer:
         self.minted: list[str] = []
         self.pages_served = 0
         self.bytes_sent = 0
+        # For drip and stall: how long hossctl waited on the request before it hung up. Measured
+        # here, from the request's arrival, it is the request's deadline without start-up noise.
+        self.held_s: list[float] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         # A second listener on another port (another origin) for the modes that point away.
@@ -184,6 +212,10 @@ class HostileServer:
         if mode == "pat-elsewhere" and self.elsewhere is not None:
             auth_service = f"{self.elsewhere.url}/auth/v1"
         self.auth_service = auth_service or f"{self.url}/auth/v1"
+        if mode == "gzip-bomb":  # built now, so that building it never counts in hossctl's time
+            gzip_bomb()
+        elif mode == "gzip-gzip-bomb":
+            gzip_gzip_bomb()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -230,15 +262,13 @@ class HostileServer:
             return self._namespaces(reply, _int(query, "limit"), _int(query, "offset"))
         if method == "PUT" and path == "/core/v1/user/sync":
             return reply.raw(204, None, b"")
+        # /core/v1/namespace/{ns}/sync and /core/v1/namespace/{ns}/dataset/
         parts = path.split("/")
-        if method == "GET" and len(parts) == 6 and parts[:4] == ["", "core", "v1", "namespace"]:
-            name = unquote(parts[4])
-            if parts[5] == "sync":
+        if method == "GET" and parts[:4] == ["", "core", "v1", "namespace"] and len(parts) in (6, 7):
+            if parts[5:] == ["sync"]:
                 return reply.json(200, [])
-            if parts[5] == "dataset" or path.endswith("/dataset/"):
-                return reply.json(200, self._datasets(name))
-        if len(parts) == 7 and parts[5] == "dataset":
-            return reply.json(200, self._datasets(unquote(parts[4])))
+            if parts[5:] == ["dataset", ""]:
+                return reply.json(200, self._datasets(unquote(parts[4])))
         return reply.json(404, {"error": "Resource not found"})
 
     def _datasets(self, name: str) -> list[dict[str, Any]]:
@@ -286,8 +316,12 @@ class HostileServer:
             return reply.until_close(200, JSON, _json_stream(HUGE_BODY_BYTES, self._stop))
         if mode == "gzip-bomb":
             return reply.raw(200, JSON, gzip_bomb(), headers=(("Content-Encoding", "gzip"),))
+        if mode == "bad-gzip":
+            return reply.raw(200, JSON, b"[" + bytes(range(256)) * 4, headers=(("Content-Encoding", "gzip"),))
+        if mode == "gzip-gzip-bomb":
+            return reply.raw(200, JSON, gzip_gzip_bomb(), headers=(("Content-Encoding", "gzip, gzip"),))
         if mode == "stall":
-            self._stop.wait(120)  # answer nothing: not even a status line
+            reply.hold(120.0)  # answer nothing, not even a status line, until hossctl hangs up
             return None
         if mode == "always-503":
             return reply.raw(503, "text/plain", b"busy", headers=(("Retry-After", "0"),))
@@ -296,15 +330,17 @@ class HostileServer:
             return reply.raw(302, "text/html", b"<a>moved</a>", headers=(("Location", location),))
         if mode == "echo-auth-at-180":
             return reply.json(500, {"error": FILLER + auth})
-        if mode == "echo-auth-at-180-text":
-            return reply.raw(500, "text/plain", (FILLER + auth).encode())
+        if mode == "echo-auth-at-60-text":
+            # A plain body is quoted up to 80 characters: at 60 the token straddles that cut.
+            return reply.raw(500, "text/plain", (FILLER[:60] + auth).encode())
         if mode == "echo-jwt-500":
             return reply.json(500, {"error": f"invalid token {token}: signature rejected"})
-        if mode == "echo-jwt-parts-500":
-            header, payload, _ = (token.split(".") + ["", "", ""])[:3]
-            return reply.json(500, {"error": f"bad claims in {header}.{payload} (header {header}, {payload})"})
+        header, _, rest = token.partition(".")
+        payload = rest.partition(".")[0]
+        if mode == "echo-jwt-parts-500":  # no signature: the header and payload, joined and alone
+            error = f"bad claims in {header}.{payload} (header {header}, payload {payload})"
+            return reply.json(500, {"error": error})
         if mode == "echo-jwt-text-500":
-            header, payload, _ = (token.split(".") + ["", "", ""])[:3]
             return reply.raw(500, "text/plain", f"{payload} {header} {token}".encode())
         if mode == "crlf-error":
             return reply.raw(500, "text/plain", CRLF_BODY.encode())
@@ -379,6 +415,31 @@ class _Reply:
     def __init__(self, handler: BaseHTTPRequestHandler, server: HostileServer) -> None:
         self._h = handler
         self._server = server
+        self._arrived = time.monotonic()
+
+    def _hung_up_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the client to close the connection; record when it did."""
+        connection: socket.socket = self._h.connection
+        readable, _, _ = select.select([connection], [], [], seconds)
+        if not readable:
+            return False
+        try:
+            closed = not connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            closed = True
+        if closed:
+            with self._server._lock:
+                self._server.held_s.append(time.monotonic() - self._arrived)
+        else:  # the client sent something (it should not have): do not spin on it
+            time.sleep(seconds)
+        return closed
+
+    def hold(self, most: float) -> None:
+        """Answer nothing until the client hangs up, the server stops, or ``most`` seconds pass."""
+        until = time.monotonic() + most
+        while time.monotonic() < until and not self._server._stop.is_set():
+            if self._hung_up_within(0.05):
+                return
 
     @property
     def authorization(self) -> str | None:
@@ -442,8 +503,10 @@ class _Reply:
         self._h.end_headers()
         self._write(b"1\r\n[\r\n")
         for _ in range(DRIP_MAX_BYTES):
-            if stop.wait(DRIP_INTERVAL_S):
-                break
+            until = time.monotonic() + DRIP_INTERVAL_S
+            while time.monotonic() < until:
+                if stop.is_set() or self._hung_up_within(0.05):
+                    raise _Disconnected
             self._write(b"1\r\n \r\n")
         self._write(b"0\r\n\r\n")
 
@@ -465,59 +528,51 @@ class Run:
     killed: bool = False
 
 
-def make_pat(seed: str = "") -> str:
+def make_pat() -> str:
     """A PAT shaped like Hoss's: ``hp_`` and 30 letters and digits, different for every call."""
-    import secrets
-    import string
-
     alphabet = string.ascii_letters + string.digits
     return "hp_" + "".join(secrets.choice(alphabet) for _ in range(30))
 
 
-def hossctl_env(pat: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def hossctl_env(pat: str) -> dict[str, str]:
     """The environment of a hossctl run: the PAT in PAT_ENV, no other Hoss credential, no colour."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSS")}
     env.update({PAT_ENV: pat, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
-    env.update(extra or {})
     return env
 
 
-def write_config(
-    directory: Path,
-    url: str,
-    *,
-    prune: bool = False,
-    namespaces: Mapping[str, Any] | None = None,
-    extra: Mapping[str, Any] | None = None,
-    name: str = "hoss.yaml",
-) -> str:
-    """A one-server config for ``url``; by default it declares ``default`` as the server lists it."""
-    declared = (
-        {"default": {"description": "d", "object_store": "default", "bucket": "b"}}
-        if namespaces is None
-        else dict(namespaces)
-    )
-    server: dict[str, Any] = {"url": url, "pat_env": PAT_ENV, "prune": prune, **(extra or {})}
-    server["namespaces"] = declared
-    path = directory / name
+def write_config(directory: Path, url: str, *, evil: bool = False, auth_url: str | None = None) -> str:
+    """A one-server config for ``url`` (JSON is YAML too).
+
+    Normally it declares ``default`` exactly as the server lists it, so that a run that gets
+    through reads "No changes."; for the evil-names modes it declares nothing and prunes, so
+    that every hostile name shows up in the plan as a delete.
+    """
+    server: dict[str, Any] = {"url": url, "pat_env": PAT_ENV, "prune": evil}
+    if auth_url is not None:
+        server["auth_url"] = auth_url
+    default = {"description": "d", "object_store": "default", "bucket": "b"}
+    server["namespaces"] = {} if evil else {"default": default}
+    path = directory / "hoss.yaml"
     path.write_text(json.dumps({"version": 1, "servers": {"hostile": server}}, indent=2), encoding="utf-8")
     return str(path)
 
 
-def run_hossctl(args: Sequence[str], env: Mapping[str, str], *, kill_after: float = 60.0) -> Run:
-    """``python -m hossctl ARGS`` from the repository, measured: wall time and its own peak RSS.
+def run_hossctl(
+    args: Sequence[str], env: Mapping[str, str], *, kill_after: float = 60.0, tree: Path = REPO
+) -> Run:
+    """``python -m hossctl ARGS`` from ``tree`` (this repository), measured: wall time and its
+    own peak RSS. Another ``tree`` (an older hossctl) is how a benchmark compares versions.
 
     ``os.wait4`` gives this child's own ``ru_maxrss``; ``getrusage(RUSAGE_CHILDREN)`` would give
     the largest of every child so far, which hides a later, smaller run. Output goes to files,
     not pipes, so a chatty process can never block on a full pipe while nothing reads it. A
     process still running after ``kill_after`` seconds is killed and reported as such.
     """
-    import tempfile
-
     command = [sys.executable, "-m", "hossctl", *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO, env=dict(env), stdout=out, stderr=err)
+        process = subprocess.Popen(command, cwd=tree, env=dict(env), stdout=out, stderr=err)
         killed = False
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -539,62 +594,154 @@ def run_hossctl(args: Sequence[str], env: Mapping[str, str], *, kill_after: floa
 
 
 def leaks(text: str, secrets: Iterable[str], window: int = 8) -> list[str]:
-    """Every ``window``-character piece of a secret (any position) that occurs in ``text``.
+    """Every ``window``-character piece of a secret (at any position) that occurs in ``text``.
 
-    Stricter than looking for whole secrets or their prefixes: a PAT cut in half, a JWT's
+    Stricter than looking for whole secrets or their prefixes: a PAT cut anywhere, a JWT's
     header or payload on its own, a signature's tail, all show up here.
     """
     found: list[str] = []
     for secret in secrets:
         for start in range(max(0, len(secret) - window + 1)):
             piece = secret[start : start + window]
-            if "." not in piece and piece in text:  # the dots of a JWT join, they are no secret
+            if "." not in piece and piece in text:  # a JWT's dots only join its parts
                 found.append(piece)
     return found
 
 
 @dataclass(frozen=True)
 class Case:
-    """One hostile case: which mode, which extra arguments, and what must happen.
+    """One hostile case that must end in one error line and exit 1.
 
-    ``deadline_s`` is what the run may take by design (the ``--timeout`` it is given, or
-    the time to page to MAX_LISTED), ``expect`` a phrase the final error line must hold.
+    ``deadline_s`` is what the run may take by design beyond start-up: the ``--timeout`` it
+    is given where the deadline is what ends it, the time to page up to MAX_LISTED, or 0
+    for an answer refused as soon as it arrives. ``big`` cases may hold up to the 64 MiB body
+    cap in memory; the others must stay near the baseline. ``expect`` is a phrase of the
+    error line.
     """
 
     mode: str
     expect: str
-    deadline_s: float
+    deadline_s: float = 0.0
     args: tuple[str, ...] = ()
-    prune: bool = False
-    config_extra: Mapping[str, Any] = field(default_factory=dict)
+    big: bool = False
 
 
 SHORT_TIMEOUT = 3.0
+_SHORT = ("--timeout", f"{SHORT_TIMEOUT:g}")
+_LONG = ("--timeout", "30")  # these must end at the body cap, long before this deadline
+_CAP = "sent a body larger than 64 MiB"
+_READ_CAP_S = 2.0  # reading (and inflating) 64 MiB over loopback: about 0.4 s alone
 
 CASES: dict[str, Case] = {
     c.mode: c
     for c in (
-        Case("pat-elsewhere", "auth_url", 0.0),
-        Case("endless-pages", "more than 200000 namespaces", 20.0),
-        Case("same-page", "the same page as the previous offset", 0.0),
-        Case("endless-chunked", "sent a body larger than 64 MiB", SHORT_TIMEOUT, ("--timeout", "30")),
-        Case("drip", f"timed out after {SHORT_TIMEOUT:g} s", SHORT_TIMEOUT, ("--timeout", f"{SHORT_TIMEOUT:g}")),
-        Case("huge-body", "sent a body larger than 64 MiB", 0.0),
-        Case("huge-body-unsized", "sent a body larger than 64 MiB", SHORT_TIMEOUT, ("--timeout", "30")),
-        Case("gzip-bomb", "sent a body larger than 64 MiB", SHORT_TIMEOUT, ("--timeout", "30")),
-        Case("stall", f"timed out after {SHORT_TIMEOUT:g} s", SHORT_TIMEOUT, ("--timeout", f"{SHORT_TIMEOUT:g}")),
-        Case("always-503", "answered 503", SHORT_TIMEOUT, ("--timeout", f"{SHORT_TIMEOUT:g}")),
-        Case("redirect-exchange", "answered 307", 0.0),
-        Case("redirect-core", "answered 302", 0.0),
-        Case("echo-auth-at-180", "answered 500", 0.0),
-        Case("echo-auth-at-180-text", "answered 500", 0.0),
-        Case("echo-pat-at-180", "answered 500", 0.0),
-        Case("echo-jwt-500", "answered 500", 0.0),
-        Case("echo-jwt-parts-500", "answered 500", 0.0),
-        Case("echo-jwt-text-500", "answered 500", 0.0),
-        Case("evil-names-blocked", "the plan has 1 safety violation", 0.0, prune=True),
-        Case("crlf-error", "answered 500", 0.0),
-        Case("crlf-error-json", "answered 500", 0.0),
-        Case("not-hoss-404", "answered 404", 0.0),
+        Case("pat-elsewhere", "auth_url"),
+        Case("endless-pages", "more than 200000 namespaces", 20.0, big=True),  # 6 s alone
+        Case("same-page", "the same page as the previous offset"),
+        Case("endless-chunked", _CAP, _READ_CAP_S, _LONG, big=True),
+        Case("drip", f"timed out after {SHORT_TIMEOUT:g} s", SHORT_TIMEOUT, _SHORT),
+        Case("huge-body", _CAP, 0.0, _LONG),
+        Case("huge-body-unsized", _CAP, _READ_CAP_S, _LONG, big=True),
+        Case("gzip-bomb", _CAP, _READ_CAP_S, _LONG, big=True),
+        Case("gzip-gzip-bomb", _CAP, _READ_CAP_S, _LONG, big=True),
+        Case("bad-gzip", "sent a body of invalid gzip data"),
+        Case("stall", f"timed out after {SHORT_TIMEOUT:g} s", SHORT_TIMEOUT, _SHORT),
+        Case("always-503", "answered 503", SHORT_TIMEOUT, _SHORT),
+        Case("redirect-exchange", "answered 307"),
+        Case("redirect-core", "answered 302"),
+        Case("echo-auth-at-180", "answered 500"),
+        Case("echo-auth-at-60-text", "answered 500"),
+        Case("echo-pat-at-180", "answered 500"),
+        Case("echo-jwt-500", "answered 500"),
+        Case("echo-jwt-parts-500", "answered 500"),
+        Case("echo-jwt-text-500", "answered 500"),
+        Case("evil-names-blocked", "the plan has 1 safety violation"),
+        Case("crlf-error", "answered 500"),
+        Case("crlf-error-json", "answered 500"),
+        Case("not-hoss-404", "answered 404"),
     )
 }
+
+# Every output hossctl has. A plan file and an export file are read back as outputs too.
+FORMATS = ("text", "json", "markdown", "debug", "out", "export", "export-file", "apply")
+PLAN_FILE = "hoss.plan"
+EXPORT_FILE = "export.yaml"
+
+
+def command(fmt: str, config: str, url: str, directory: Path, extra: Sequence[str] = ()) -> list[str]:
+    """The hossctl arguments that produce output format ``fmt``."""
+    plan = ["plan", "-f", config, *extra]
+    export = ["export", "--server", f"hostile={url}", "--pat-env", f"hostile={PAT_ENV}", *extra]
+    return {
+        "text": plan,
+        "json": [*plan, "--json"],
+        "markdown": [*plan, "--markdown"],
+        "debug": ["--debug", *plan],
+        "out": [*plan, "--out", str(directory / PLAN_FILE)],
+        "export": export,
+        "export-file": [*export, "-o", str(directory / EXPORT_FILE)],
+        "apply": ["apply", "-f", config, "--auto-approve", *extra],
+    }[fmt]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One hossctl run against a fresh server in ``mode``: what it did and what the server saw."""
+
+    mode: str
+    fmt: str
+    run: Run
+    pat: str
+    jwts: tuple[str, ...]  # every token the server(s) issued during the run
+    seen: tuple[Seen, ...]  # every request, at the server and at its second listener
+    files: Mapping[str, str]  # the plan or export file the run wrote, by name
+    url: str
+    elsewhere_url: str | None
+    namespace_pages: int
+    bytes_sent: int
+    held_s: tuple[float, ...]
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.pat, *self.jwts)
+
+    @property
+    def outputs(self) -> str:
+        """Everything the run wrote: stdout, stderr and files."""
+        return "\n".join([self.run.stdout, self.run.stderr, *self.files.values()])
+
+
+def execute(
+    mode: str,
+    fmt: str = "text",
+    *,
+    declare_auth_url: bool = False,
+    tree: Path = REPO,
+    kill_after: float = 60.0,
+) -> Outcome:
+    """Run hossctl once, in format ``fmt``, against a fresh server in ``mode`` and a fresh PAT."""
+    case = CASES.get(mode)
+    pat = make_pat()
+    with tempfile.TemporaryDirectory() as tmp, HostileServer(mode) as server:
+        directory = Path(tmp)
+        auth_url = server.elsewhere.url + "/auth/v1" if declare_auth_url and server.elsewhere else None
+        config = write_config(directory, server.url, evil=mode.startswith("evil-names"), auth_url=auth_url)
+        extra = case.args if case is not None else ()
+        args = command(fmt, config, server.url, directory, extra)
+        run = run_hossctl(args, hossctl_env(pat), kill_after=kill_after, tree=tree)
+        written = (directory / PLAN_FILE, directory / EXPORT_FILE)
+        files = {p.name: p.read_text("utf-8") for p in written if p.exists()}
+        return Outcome(
+            mode=mode,
+            fmt=fmt,
+            run=run,
+            pat=pat,
+            jwts=tuple(server.secrets),
+            seen=tuple(server.all_seen),
+            files=files,
+            url=server.url,
+            elsewhere_url=server.elsewhere.url if server.elsewhere else None,
+            namespace_pages=server.pages_served,
+            bytes_sent=server.bytes_sent,
+            held_s=tuple(server.held_s),
+        )
