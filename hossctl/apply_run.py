@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,18 +26,18 @@ import click
 
 from hossctl.errors import HossctlError
 from hossctl.executor import ApplyResult, ChangeResult, Stop, connections_for, execute
+from hossctl.labels import label
 from hossctl.model import Config
 from hossctl.plan import Change, Plan, PlanOptions
-from hossctl.sanitize import printable
+from hossctl.progress import StatusLine, status_line
+from hossctl.sanitize import json_text, printable
 from hossctl.snapshot import LiveNamespace, Snapshot
+from hossctl.terminal import isatty, use_color
 from hossctl.transport import DEFAULT_TIMEOUT_S
-from hossctl.workflow import PlanRun, compute_plan, transport_notices
+from hossctl.workflow import PlanRun, compute_plan, reading_label, transport_notices
 
 if TYPE_CHECKING:
     from hossctl.api import HossClient
-
-JSON_FORMAT_VERSION = 1
-
 
 @dataclass(frozen=True)
 class ApplyOptions:
@@ -52,24 +51,28 @@ class ApplyOptions:
     grace_s: float = 30.0
 
 
+JSON_FORMAT_VERSION = 1  # an integer, as in every hossctl JSON document
+
+
 class _Output:
-    """Where human text goes, and whether a live status line may be drawn there."""
+    """Where human text goes and whether it is coloured (``progress`` decides about status lines)."""
 
     def __init__(self, options: ApplyOptions) -> None:
         self.stream: IO[str] = sys.stderr if options.json else sys.stdout
         self.json = options.json
-        self.tty = _isatty(self.stream)
-        self.color = self.tty and "NO_COLOR" not in os.environ
+        self.color = use_color(self.stream)
 
     def echo(self, text: str = "", nl: bool = True) -> None:
-        click.echo(text, file=self.stream, nl=nl)
+        # color= explicitly: click would otherwise strip forced colour from a stream that is no TTY
+        click.echo(text, file=self.stream, nl=nl, color=self.color)
 
 
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+async def _compute_plan(config: Config, clients: Mapping[str, HossClient], options: ApplyOptions) -> PlanRun:
+    """``compute_plan`` with its reads counted on a status line on the terminal's stderr."""
+    with status_line(sys.stderr, reading_label(config), "reads") as progress:
+        return await compute_plan(
+            config, clients, parallelism=options.parallelism, options=options.plan_options, progress=progress
+        )
 
 
 def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
@@ -89,9 +92,7 @@ def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
 
     async def run() -> int:
         async with _clients(config, options) as clients:
-            planned = await compute_plan(
-                config, clients, parallelism=options.parallelism, options=options.plan_options
-            )
+            planned = await _compute_plan(config, clients, options)
             plan = planned.plan
             _show_plan(plan, out, transport_notices(config))
             _refuse_violations(plan)
@@ -102,9 +103,7 @@ def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
                 if not _confirm(out):
                     out.echo("Apply cancelled; nothing was changed.")
                     return 1
-                fresh = await compute_plan(
-                    config, clients, parallelism=options.parallelism, options=options.plan_options
-                )
+                fresh = await _compute_plan(config, clients, options)
                 moves = moves_while_waiting(planned, fresh)
                 if moves:
                     raise HossctlError(
@@ -179,9 +178,7 @@ def apply_planfile(path: str, paths: Sequence[str], options: ApplyOptions) -> in
 
     async def run() -> int:
         async with _clients(config, options) as clients:
-            replanned = await compute_plan(
-                config, clients, parallelism=options.parallelism, options=options.plan_options
-            )
+            replanned = await _compute_plan(config, clients, options)
             fresh = replanned.plan
             if fresh.errors:
                 _show_plan(fresh, out, transport_notices(config))
@@ -235,36 +232,33 @@ def _confirm(out: _Output) -> bool:
     out.echo("Type 'yes' to apply: ", nl=False)
     out.stream.flush()
     answer = sys.stdin.readline()
-    if not answer or not _isatty(sys.stdin):
+    if not answer or not isatty(sys.stdin):
         out.echo()  # nobody typed Enter on a terminal: end the prompt line ourselves
     return answer.strip() == "yes"
 
 
 class _Progress:
-    """A line per finished change; on a TTY, a status line kept under them."""
+    """A line per finished change; on a terminal, ``Applying: 3/10 changes, 2.1 s`` kept under them."""
 
     def __init__(self, total: int, out: _Output) -> None:
-        self.total = total
-        self.finished = 0
         self.out = out
+        self.line: StatusLine = status_line(out.stream, "Applying", "changes")
+        self.line.expect(total)
 
     def __call__(self, result: ChangeResult) -> None:
-        self.finished += 1
-        if self.out.tty:
-            self.out.echo("\r\x1b[K", nl=False)
-        self.out.echo(progress_line(result, color=self.out.color))
-        if self.out.tty and self.finished < self.total:
-            self.out.echo(f"Applying: {self.finished}/{self.total} changes finished...", nl=False)
-            self.out.stream.flush()
+        self.line.done += 1  # println draws the new count
+        self.line.println(progress_line(result, color=self.out.color))
+
+    def clear(self) -> None:
+        self.line.clear()
 
     def close(self) -> None:
-        if self.out.tty:
-            self.out.echo("\r\x1b[K", nl=False)
+        self.line.close()
 
 
 def progress_line(result: ChangeResult, *, color: bool = False) -> str:
-    """One finished change; the id (a namespace name) and the error (a server's words) escaped."""
-    cid = printable(result.change.id)
+    """One finished change by its people-facing name; names and errors (a server's words) escaped."""
+    cid = printable(label(result.change))
     if result.status == "done":
         mark = click.style("✓", fg="green") if color else "✓"
         return f"{mark} {cid} ({result.duration_s:.2f}s)"
@@ -277,7 +271,7 @@ async def _execute_and_report(
 ) -> int:
     progress = _Progress(len(plan.changes), out)
     stop = Stop(grace_s=options.grace_s)
-    with _signals_stop(stop, out, options):
+    with _signals_stop(stop, out, options, before_message=progress.clear):
         try:
             result = await execute(
                 plan, clients, parallelism=options.parallelism, on_event=progress, stop=stop
@@ -287,7 +281,7 @@ async def _execute_and_report(
     for line in report_lines(result, stop.signum):
         out.echo(line)
     if options.json:
-        click.echo(json.dumps(result_document(result, planfile, stop.signum), indent=2, sort_keys=True))
+        click.echo(json_text(result_document(result, planfile, stop.signum), sort_keys=True))
     if stop.signum is not None:
         return 128 + stop.signum
     return 0 if result.ok else 1
@@ -301,7 +295,9 @@ def _signal_name(signum: int) -> str:
 
 
 @contextlib.contextmanager
-def _signals_stop(stop: Stop, out: _Output, options: ApplyOptions) -> Any:
+def _signals_stop(
+    stop: Stop, out: _Output, options: ApplyOptions, before_message: Callable[[], None] = lambda: None
+) -> Any:
     """While changes run: the first SIGINT/SIGTERM stops new ones, a second exits at once.
 
     Exiting at once still flushes everything written so far and names the changes in
@@ -310,12 +306,13 @@ def _signals_stop(stop: Stop, out: _Output, options: ApplyOptions) -> Any:
     loop = asyncio.get_running_loop()
 
     def on_signal(signum: int) -> None:
+        before_message()  # erase the status line, or the message would continue it
         if stop.requested:
-            running = sorted(stop.running)
+            running = [stop.running[cid] for cid in sorted(stop.running)]
             lines = [f"{_signal_name(signum)} again: exiting at once."]
             if running:
                 lines.append("The outcome of these changes is unknown:")
-                lines += [f"  {printable(cid)}" for cid in running]
+                lines += [f"  {printable(label(change))}" for change in running]
             lines.append("Run `hossctl plan` to see what took effect.")
             click.echo("\n".join(lines), err=True)
             with contextlib.suppress(Exception):
@@ -376,7 +373,7 @@ def report_lines(result: ApplyResult, signum: int | None = None) -> list[str]:
             lines.append(f"{title}:")
             shows_error = title.startswith(("Failed", "Blocked"))
             lines.extend(
-                f"  {printable(r.change.id)}" + (f": {printable(str(r.error))}" if shows_error else "")
+                f"  {printable(label(r.change))}" + (f": {printable(str(r.error))}" if shows_error else "")
                 for r in group
             )
     lines.append("Nothing was rolled back. Run `hossctl plan` to see what remains; apply again to converge.")
@@ -437,4 +434,4 @@ def result_document(
 
 def _emit_json_no_changes(options: ApplyOptions, planfile: str | None) -> None:
     if options.json:
-        click.echo(json.dumps(result_document(None, planfile), indent=2, sort_keys=True))
+        click.echo(json_text(result_document(None, planfile), sort_keys=True))

@@ -36,13 +36,13 @@ class _Group(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
-            raise _UsageError(printable(exc.format_message()), exc.ctx) from None
+            raise _UsageError(printable(self._message(exc, args)), exc.ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            raise _UsageError(printable(exc.format_message()), exc.ctx) from None
+            raise _UsageError(printable(self._message(exc, [])), exc.ctx) from None
         except HossctlError as exc:
             click.echo(exc.render(), err=True)
             ctx.exit(exc.exit_code)
@@ -66,16 +66,83 @@ class _Group(click.Group):
             )
             ctx.exit(1)
 
+    def _message(self, exc: click.UsageError, args: list[str]) -> str:
+        """click's message, or, for an option given on the wrong side of the command, where it goes
+        (instead of click's "Did you mean" guess among the options of the wrong side)."""
+        hint = self._hint(exc, args)
+        return exc.message + hint if hint else exc.format_message()
+
+    def _hint(self, exc: click.UsageError, args: list[str]) -> str:
+        """Where an option that is unknown here does belong, when it belongs somewhere else.
+
+        People put options on the wrong side of the command: ``hossctl plan --version``,
+        ``hossctl --json plan``. click only says "No such option"; this says where it goes.
+        """
+        if not isinstance(exc, click.NoSuchOption):
+            return ""
+        name = exc.option_name
+        sub_ctx = exc.ctx
+        if sub_ctx is not None and sub_ctx.command is not self:
+            if any(name in param.opts for param in self.params):
+                return f" ({name} is a global option: put it before the command, as in `hossctl {name}`)"
+            return ""
+        owners = [
+            command_name
+            for command_name, command in sorted(self.commands.items())
+            if any(name in param.opts or name in param.secondary_opts for param in command.params)
+        ]
+        given = next((arg for arg in args if arg in owners), None)
+        if given is not None:
+            return f" ({name} is an option of `{given}`: put it after the command: `hossctl {given} {name}`)"
+        if owners:
+            where = ", ".join(f"`{owner}`" for owner in owners)
+            return f" ({name} is an option of {where}: put it after the command)"
+        return ""
+
+
+_DEBUG_HELP = "Log every HTTP request (never a token) to stderr; show tracebacks of internal errors."
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hossctl")
-@click.option("--debug", is_flag=True, help="Log every HTTP request (never a token) to stderr.")
+@click.option("--debug", is_flag=True, help=_DEBUG_HELP + " Also accepted after the command.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Declarative management of Hoss namespaces and sync targets."""
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": False}
     if debug:
+        _turn_on_debug(ctx)
+
+
+def _turn_on_debug(ctx: click.Context) -> None:
+    """``--debug`` before or after the command, or both: the same single effect."""
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = {}
+    if not root.obj.get("debug"):
+        root.obj["debug"] = True
         _log_to_stderr()
+
+
+def _debug_after_command(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _turn_on_debug(ctx)
+
+
+def _debug_option(func: Any) -> Any:
+    """``hossctl COMMAND --debug``: people add a flag at the end of the line they just ran.
+
+    Not passed to the command: it sets ``ctx.obj["debug"]`` on the root context as the
+    global flag does, which is what the error handling and the logging read.
+    """
+    return click.option(
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_debug_after_command,
+        help=_DEBUG_HELP,
+    )(func)
 
 
 def _log_to_stderr() -> None:
@@ -114,7 +181,15 @@ def _config_paths(files: tuple[str, ...]) -> list[str]:
 
 
 def _mass_delete_options(func: Any) -> Any:
-    """--allow-mass-delete and --delete-threshold, shared by plan and apply (apply plans again)."""
+    """--allow-mass-delete, --delete-threshold and --target, shared by plan and apply (apply plans
+    again, and never takes them from a plan file)."""
+    func = click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="SERVER[/NAMESPACE]",
+        help="Plan only this server or namespace and what it depends on (repeatable).",
+    )(func)
     func = click.option(
         "--delete-threshold",
         type=click.IntRange(0, 100),
@@ -142,6 +217,29 @@ def _timeout_option(func: Any) -> Any:
 
 
 @cli.command()
+@_config_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid (GitHub and GitLab draw it in Markdown) or Graphviz DOT.",
+)
+@_debug_option
+def graph(files: tuple[str, ...], fmt: str) -> None:
+    """Draw the declared sync topology: servers, namespaces and links (offline)."""
+    from hossctl.graph import config_graph, render
+    from hossctl.loader import load_config
+
+    config = load_config(_config_paths(files))
+    for warning in config.warnings:
+        click.echo(str(warning), err=True)
+    click.echo(render(config_graph(config), fmt), nl=False)
+
+
+@cli.command()
+@_debug_option
 def schema() -> None:
     """Print the config JSON Schema (for editors and yaml-language-server)."""
     from hossctl.schemas import read_schema_text
@@ -150,6 +248,7 @@ def schema() -> None:
 
 
 @cli.command()
+@_debug_option
 @click.option(
     "--server",
     "servers",
@@ -222,6 +321,7 @@ def export(
 
 
 @cli.command()
+@_debug_option
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False))
 @_config_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
@@ -251,6 +351,7 @@ def apply(
     no_target_check: bool,
     allow_mass_delete: bool,
     delete_threshold: int | None,
+    targets: tuple[str, ...],
     timeout: float,
 ) -> None:
     """Apply the config (after showing the plan and asking), or a PLANFILE saved by `plan --out`.
@@ -269,6 +370,7 @@ def apply(
             target_check=not no_target_check,
             allow_mass_delete=allow_mass_delete,
             delete_threshold=delete_threshold,
+            targets=targets,
         ),
         timeout=timeout,
     )
@@ -278,6 +380,7 @@ def apply(
 
 
 @cli.command()
+@_debug_option
 @_config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schemas/plan.schema.json).")
 @click.option("--markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment.")
@@ -313,6 +416,7 @@ def plan(
     ca_bundle: str | None,
     allow_mass_delete: bool,
     delete_threshold: int | None,
+    targets: tuple[str, ...],
     timeout: float,
 ) -> None:
     """Read the live servers, diff them against the config and show the changes and safety checks."""
@@ -331,6 +435,7 @@ def plan(
             target_check=not no_target_check,
             allow_mass_delete=allow_mass_delete,
             delete_threshold=delete_threshold,
+            targets=targets,
         ),
         client_options=ClientOptions(ca_bundle=ca_bundle, timeout=timeout, connections=parallelism),
     )
@@ -338,6 +443,7 @@ def plan(
 
 
 @cli.command()
+@_debug_option
 def demo() -> None:
     """Walk through validate, plan, apply and a blocked change on two throw-away sandbox servers."""
     from hossctl.demo import run_demo
@@ -346,6 +452,7 @@ def demo() -> None:
 
 
 @cli.command()
+@_debug_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port", default=8080, show_default=True, type=int, help="Port to listen on (0 picks a free one)."
@@ -454,15 +561,70 @@ def sandbox(
 
 
 @cli.command()
+@_debug_option
 @_config_option
-def validate(files: tuple[str, ...]) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print every diagnostic as one JSON document on stdout (schemas/diagnostics.schema.json).",
+)
+def validate(files: tuple[str, ...], as_json: bool) -> None:
     """Check config files offline: structure, references and safety rules (no network)."""
-    from hossctl.loader import load_config, summary_line
+    from hossctl.loader import ConfigError, load_config, summary_line
 
-    config = load_config(_config_paths(files))  # a ConfigError prints every diagnostic and exits 1
+    try:
+        config = load_config(_config_paths(files))
+    except ConfigError as exc:
+        if not as_json:
+            raise  # prints every diagnostic and exits 1
+        from hossctl.diagnostics_json import render
+
+        click.echo(render(exc.diagnostics, None), nl=False)
+        click.echo(exc.render(), err=True)  # the same findings for the person reading the log
+        raise click.exceptions.Exit(1) from None
     for warning in config.warnings:
         click.echo(str(warning), err=True)
+    if as_json:
+        from hossctl.diagnostics_json import render
+
+        click.echo(render(config.warnings, config), nl=False)
+        return
     click.echo(summary_line(config))
+
+
+@cli.command()
+@_debug_option
+@click.argument("planfile", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schemas/plan.schema.json).")
+@click.option("--markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment.")
+def show(planfile: str, as_json: bool, markdown: bool) -> None:
+    """Print a plan saved by `plan --out`, offline: no config, server or token needed.
+
+    The output is what `plan` printed when it saved the file (text, --json or --markdown),
+    so a reviewer or a later CI job can read the plan that `apply PLANFILE` will check.
+    """
+    if as_json and markdown:
+        raise HossctlError("--json and --markdown cannot be combined: choose one output format")
+    from hossctl import planfile as planfiles
+    from hossctl import render
+
+    saved = planfiles.load(planfile)
+    if as_json:
+        _echo_whole(render.render_json(saved.plan))
+    elif markdown:
+        _echo_whole(render.render_markdown(saved.plan))
+    else:
+        from hossctl.terminal import use_color
+
+        color = use_color(sys.stdout)
+        _echo_whole(render.render_text(saved.plan, color=color), color=color)
+
+
+def _echo_whole(text: str, color: bool = False) -> None:
+    """A rendered document on stdout, ending in exactly one newline; ``color`` keeps its ANSI
+    codes also where click would strip them (FORCE_COLOR into a CI log)."""
+    click.echo(text, nl=not text.endswith("\n"), color=color)
 
 
 def _terminated(signum: int, frame: object) -> None:

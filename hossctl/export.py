@@ -386,11 +386,14 @@ def export_servers(
     parallelism: int = 16,
     client_options: ClientOptions | None = None,
 ) -> ExportResult:
-    """Read the live servers (the imperative shell) and render them."""
+    """Read the live servers (the imperative shell) and render them; a status line on a
+    terminal's stderr counts the reads, since a large server takes many seconds."""
     import asyncio
+    import sys
 
     from hossctl.api import ClientOptions, Endpoint, open_clients
     from hossctl.model import Config, Server
+    from hossctl.progress import status_line
     from hossctl.reader import read_snapshot
 
     config = Config(
@@ -400,9 +403,12 @@ def export_servers(
         Endpoint(s.key, s.url, s.pat_env, s.auth_url, s.allow_insecure_http) for s in sources
     ]
 
+    label = f"Reading {', '.join(s.key for s in sources)}"
+
     async def read() -> Snapshot:
         options = client_options or ClientOptions(connections=parallelism)
-        async with open_clients(endpoints, options) as clients:
-            return await read_snapshot(config, clients, parallelism=parallelism)
+        with status_line(sys.stderr, label, "reads") as progress:
+            async with open_clients(endpoints, options) as clients:
+                return await read_snapshot(config, clients, parallelism=parallelism, progress=progress)
 
     return render_export(sources, asyncio.run(read()))

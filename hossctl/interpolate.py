@@ -70,7 +70,7 @@ def _substitute(text: str, path: PathKey, doc: Document, env: Mapping[str, str],
     replaced = _REFERENCE.sub(replace, text)
     position = doc.value_position(path)
     for problem in dict.fromkeys(problems):
-        out.diagnostics.append(Diagnostic(problem, position))
+        out.diagnostics.append(Diagnostic(problem, position, rule="interpolation"))
     if problems:
         out.failed.add(path)
     elif replaced != text:

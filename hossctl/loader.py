@@ -58,8 +58,8 @@ def count_line(diagnostics: Sequence[Diagnostic]) -> str:
     return f"{text} in the config."
 
 
-def summary_line(config: Config) -> str:
-    """``Valid: 2 servers, 14 namespaces, 3 sync links.``; a duplex link declared from both ends is one."""
+def summary_counts(config: Config) -> dict[str, int]:
+    """Servers, namespaces and sync links; a duplex link declared from both ends is one link."""
     namespaces = sum(len(server.namespaces) for server in config.servers)
     links: set[tuple[Any, ...]] = set()
     for server in config.servers:
@@ -69,9 +69,15 @@ def summary_line(config: Config) -> str:
                 there = (target.core_url, target.namespace)
                 pair = (min(here, there), max(here, there)) if target.type == "duplex" else (here, there)
                 links.add((target.type, *pair))
+    return {"servers": len(config.servers), "namespaces": namespaces, "sync_links": len(links)}
+
+
+def summary_line(config: Config) -> str:
+    """``Valid: 2 servers, 14 namespaces, 3 sync links.`` (the counts of ``summary_counts``)."""
+    counts = summary_counts(config)
     return (
-        f"Valid: {_plural(len(config.servers), 'server')}, {_plural(namespaces, 'namespace')}, "
-        f"{_plural(len(links), 'sync link')}."
+        f"Valid: {_plural(counts['servers'], 'server')}, {_plural(counts['namespaces'], 'namespace')}, "
+        f"{_plural(counts['sync_links'], 'sync link')}."
     )
 
 
@@ -126,17 +132,17 @@ def _read(display: str, path: str, diagnostics: list[Diagnostic]) -> bytes | Non
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
+        diagnostics.append(_file_error(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
         return None
     with os.fdopen(fd, "rb") as stream:
         kind = _kind(os.fstat(fd).st_mode)
         if kind is not None:
-            diagnostics.append(Diagnostic(f"{display}: is {kind}, not a regular file; {_REGULAR_FIX}"))
+            diagnostics.append(_file_error(f"{display}: is {kind}, not a regular file; {_REGULAR_FIX}"))
             return None
         try:
             return stream.read(MAX_BYTES + 1)  # the YAML stage refuses anything larger
         except OSError as exc:
-            diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
+            diagnostics.append(_file_error(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
             return None
 
 
@@ -166,7 +172,9 @@ def _scan_tokens(
                 if only is None and looks_like_token(key):
                     diagnostics.append(
                         Diagnostic(
-                            f"this key looks like an access token; {_TOKEN_ADVICE}", doc.key_position(child)
+                            f"this key looks like an access token; {_TOKEN_ADVICE}",
+                            doc.key_position(child),
+                            rule="token-literal",
                         )
                     )
                     found.add(child)
@@ -180,9 +188,14 @@ def _scan_tokens(
                 what = f"this value, with its variables replaced, looks like a token; {_TOKEN_ADVICE}"
             else:
                 what = f"this value looks like an access token; {_TOKEN_ADVICE}"
-            diagnostics.append(Diagnostic(what, doc.value_position(path)))
+            diagnostics.append(Diagnostic(what, doc.value_position(path), rule="token-literal"))
             found.add(path)
     return found
+
+
+def _file_error(message: str) -> Diagnostic:
+    """A config path that cannot be read as config; the message names the path as given."""
+    return Diagnostic(message, rule="file")
 
 
 _READ_FIX = "give the user running hossctl read access to it, or remove it from the config"
@@ -269,28 +282,28 @@ def _config_files(paths: Sequence[str | Path], diagnostics: list[Diagnostic]) ->
             if os.path.islink(path) and exc.errno in (errno.ENOENT, errno.ELOOP):
                 what = "a symlink loop" if exc.errno == errno.ELOOP else "a dangling symlink"
                 fix = "point it at a config file or directory, or fix the path"
-                diagnostics.append(Diagnostic(f"{display}: is {what}; {fix}"))
+                diagnostics.append(_file_error(f"{display}: is {what}; {fix}"))
                 continue
             if exc.errno == errno.ENOENT:
-                diagnostics.append(Diagnostic(f"{display}: no such file or directory"))
+                diagnostics.append(_file_error(f"{display}: no such file or directory"))
                 continue
-            diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
+            diagnostics.append(_file_error(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
             continue
         if stat.S_ISREG(mode):
             add(display, path)
             continue
         if not stat.S_ISDIR(mode):
             diagnostics.append(
-                Diagnostic(f"{display}: is {_kind(mode)}, not a regular file or directory; {_REGULAR_FIX}")
+                _file_error(f"{display}: is {_kind(mode)}, not a regular file or directory; {_REGULAR_FIX}")
             )
             continue
         try:
             names = sorted(name for name in os.listdir(path) if name.endswith(CONFIG_SUFFIXES))
         except OSError as exc:
-            diagnostics.append(Diagnostic(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
+            diagnostics.append(_file_error(f"{display}: cannot read it ({exc.strerror or exc}); {_READ_FIX}"))
             continue
         if not names:
-            diagnostics.append(Diagnostic(f"{display}: directory holds no *.yaml or *.yml file"))
+            diagnostics.append(_file_error(f"{display}: directory holds no *.yaml or *.yml file"))
         for name in names:
             entry_display = os.path.join(display, name)
             problem = _entry_problem(path / name)
@@ -298,5 +311,5 @@ def _config_files(paths: Sequence[str | Path], diagnostics: list[Diagnostic]) ->
                 add(entry_display, path / name)
             else:
                 what, fix = problem
-                diagnostics.append(Diagnostic(f"{entry_display}: {what}, {_ENTRY_NOTE}; {fix}"))
+                diagnostics.append(_file_error(f"{entry_display}: {what}, {_ENTRY_NOTE}; {fix}"))
     return files

@@ -90,11 +90,17 @@ class Server:
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """An error or warning found in the config, with where it is."""
+    """An error or warning found in the config, with where it is.
+
+    ``rule`` is a stable id from ``RULES`` (``validate --json`` prints it), so that CI
+    annotations and editors can group or silence a kind of finding without parsing the
+    sentence, which may be reworded at any time.
+    """
 
     message: str
     position: Position | None = None
     severity: Literal["error", "warning"] = "error"
+    rule: str = "config"
 
     def __str__(self) -> str:
         """``FILE:LINE:COL: message`` as printed, with control and bidi characters escaped.
@@ -105,6 +111,37 @@ class Diagnostic:
         where = f"{self.position}: " if self.position else ""
         prefix = "warning: " if self.severity == "warning" else ""
         return printable(f"{where}{prefix}{self.message}")
+
+
+# The closed set of ``Diagnostic.rule`` ids, with what each covers; schemas/diagnostics.schema.json
+# lists the same ids (a unit test keeps the two equal). Add an id rather than reuse one for a
+# different kind of finding: consumers filter on them.
+RULES: dict[str, str] = {
+    "config": "any other problem with the config as a whole",
+    "file": "a config path that cannot be read: missing, unreadable, not a regular file, empty directory",
+    "encoding": "a file that is not UTF-8 text",
+    "yaml-syntax": "YAML that does not parse, a second document, a forbidden control character",
+    "yaml-duplicate-key": "a key given twice in one mapping",
+    "yaml-unsupported": "YAML features hossctl does not read: tags, misused aliases or merges, complex keys",
+    "yaml-limit": "a file too large, too deeply nested or expanding too far through aliases",
+    "token-literal": "a key or value that looks like an access token",
+    "interpolation": "a ${VAR} reference that is malformed or names an unset variable",
+    "schema": "a structural error against schemas/config.schema.json: type, required or unknown key, name",
+    "server-conflict": "a server split over several files whose files disagree on a setting",
+    "duplicate-namespace": "a namespace declared twice for one server",
+    "duplicate-url": "two servers with the same URL",
+    "invalid-url": "a url, auth_url or sync target URL hossctl cannot use",
+    "missing-url": "a server without a url",
+    "protected-absent": "a namespace with ensure: absent and protect: true",
+    "absent-with-sync": "a namespace with ensure: absent that declares sync targets",
+    "multiple-sync-targets": "more than one sync target without allow_multiple_sync_targets",
+    "unknown-target": "a sync target that is neither a server of the config nor a URL",
+    "self-sync": "a namespace that syncs to itself",
+    "duplicate-target": "the same sync target declared twice",
+    "target-absent": "a sync target declared ensure: absent",
+    "link-type-mismatch": "a link declared from both ends with different types",
+    "bucket-shared": "two namespaces of one server on the same object store and bucket (a warning)",
+}
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ def plan_to_dict(plan: Plan, *, include_facts: bool = False) -> dict[str, Any]:
     s = plan.summary
     out: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
+        "targets": list(plan.targets),
         "changes": [change_to_dict(c) for c in plan.changes],
         "violations": [violation_to_dict(v) for v in plan.violations],
         "summary": {
@@ -185,4 +186,9 @@ def plan_from_dict(doc: Any) -> Plan:
         for v in doc["violations"]
     )
     facts = cast(Mapping[str, str], doc.get("facts", {}))
-    return Plan(changes=changes, violations=violations, facts=MappingProxyType(dict(facts)))
+    return Plan(
+        changes=changes,
+        violations=violations,
+        facts=MappingProxyType(dict(facts)),
+        targets=tuple(doc.get("targets", [])),
+    )

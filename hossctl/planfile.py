@@ -24,6 +24,7 @@ from typing import Any
 from hossctl.errors import HossctlError
 from hossctl.plan import Plan
 from hossctl.plan_json import FORMAT_VERSION, PlanFormatError, change_to_dict, plan_from_dict, plan_to_dict
+from hossctl.sanitize import json_text
 
 KIND = "hossctl-plan"
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -63,7 +64,7 @@ def save(
     config_files: Sequence[str] = (),
 ) -> None:
     document = to_document(plan, servers, config_digest=config_digest, config_files=config_files)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = json_text(document) + "\n"
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:

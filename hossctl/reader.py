@@ -8,14 +8,15 @@ requests of each server run concurrently under a semaphore, so the wall time app
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from hossctl import wire
 from hossctl.api import HossClient, probe_discover
 from hossctl.errors import HossApiError, HossctlError
 from hossctl.model import Config
+from hossctl.progress import NO_PROGRESS, Progress
 from hossctl.snapshot import (
     LiveDataset,
     LiveNamespace,
@@ -26,6 +27,8 @@ from hossctl.snapshot import (
     make_snapshot,
 )
 from hossctl.urls import is_addressable, try_normalise_core_url
+
+_T = TypeVar("_T")
 
 
 def _sorted_targets(targets: Iterable[LiveSyncTarget]) -> tuple[LiveSyncTarget, ...]:
@@ -59,9 +62,21 @@ def declared_target_urls(config: Config) -> frozenset[str]:
     )
 
 
-async def _read_server(client: HossClient, key: str, semaphore: asyncio.Semaphore) -> ServerState:
+async def _counted(read: Awaitable[_T], progress: Progress) -> _T:
+    result = await read
+    progress.advance()
+    return result
+
+
+async def _read_server(
+    client: HossClient, key: str, semaphore: asyncio.Semaphore, progress: Progress = NO_PROGRESS
+) -> ServerState:
+    progress.expect(3)  # the version, the object stores, the namespace list; then one per namespace
     version = await client.server_version()
-    stores, listed = await asyncio.gather(client.object_stores(), client.namespaces())
+    progress.advance()
+    stores, listed = await asyncio.gather(
+        _counted(client.object_stores(), progress), _counted(client.namespaces(), progress)
+    )
     by_name: dict[str, LiveNamespace] = {}
     for ns in listed:
         by_name.setdefault(ns.name, ns)  # a namespace created while paging can shift into a second page
@@ -76,8 +91,11 @@ async def _read_server(client: HossClient, key: str, semaphore: asyncio.Semaphor
                 if exc.not_found:
                     return None  # deleted between the list and this read
                 raise
+            finally:
+                progress.advance()
 
     names = list(by_name)
+    progress.expect(sum(1 for name in names if is_addressable(name)))
     syncs = await asyncio.gather(*(sync_of(name) for name in names))
     namespaces = {
         name: replace(by_name[name], sync=_sorted_targets(sync))
@@ -100,12 +118,14 @@ async def read_snapshot(
     parallelism: int = 16,
     ca_bundle: str | None = None,
     probe_timeout: float = 5.0,
+    progress: Progress = NO_PROGRESS,
 ) -> Snapshot:
     """Every managed server's namespaces, sync targets and object stores, plus target reachability.
 
     ``parallelism`` bounds the concurrent requests per server. Targets that are managed
     servers are reachable by construction (their reads succeeded or this raised); the
-    others are probed with an unauthenticated discover.
+    others are probed with an unauthenticated discover. ``progress`` counts the reads as the
+    namespace lists reveal how many there will be.
     """
     keys = [server.key for server in config.servers]
     managed_urls = {server.core_url for server in config.servers}
@@ -115,7 +135,10 @@ async def read_snapshot(
     probe_task = asyncio.ensure_future(probe_discover(external, ca_bundle=ca_bundle, timeout=probe_timeout))
     try:
         states = await asyncio.gather(
-            *(_read_server(clients[key], key, asyncio.Semaphore(max(1, parallelism))) for key in keys)
+            *(
+                _read_server(clients[key], key, asyncio.Semaphore(max(1, parallelism)), progress)
+                for key in keys
+            )
         )
         reachable = await probe_task
     finally:
@@ -135,6 +158,7 @@ async def read_datasets(
     needs: Iterable[tuple[str, str]],
     *,
     parallelism: int = 16,
+    progress: Progress = NO_PROGRESS,
 ) -> Snapshot:
     """A new Snapshot with the datasets of the (server, namespace) pairs the checks need.
 
@@ -152,9 +176,12 @@ async def read_datasets(
             continue
         wanted.setdefault(key, []).append(name)
 
+    progress.expect(sum(1 + len(names) for names in wanted.values()))
+
     async def read_server(key: str) -> tuple[str, dict[str, Datasets]]:
         client = clients[key]
         await client.user_sync()
+        progress.advance()
         semaphore = asyncio.Semaphore(max(1, parallelism))
 
         async def one(name: str) -> Datasets:
@@ -167,6 +194,8 @@ async def read_datasets(
                     return None, exc.message
                 except HossctlError as exc:  # unreachable, or the token stopped working
                     return None, exc.message
+                finally:
+                    progress.advance()
             return tuple(sorted(found, key=lambda d: d.name)), None
 
         names = wanted[key]

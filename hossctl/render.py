@@ -15,7 +15,6 @@ JSON stays exact.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any
 from hossctl import labels
 from hossctl.plan import Change, Plan, Violation
 from hossctl.plan_json import plan_to_dict
-from hossctl.sanitize import markdown_text, printable
+from hossctl.sanitize import json_text, markdown_text, printable
 from hossctl.urls import try_normalise_core_url
 
 _Escape = Callable[[str], str]
@@ -235,7 +234,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+    return json_text(plan_to_dict(plan)) + "\n"
 
 
 # -- Markdown -----------------------------------------------------------------------------------

@@ -103,3 +103,34 @@ def markdown_text(text: str) -> str:
     shown = _MARKDOWN_SYNTAX.sub(r"\\\1", printable(text))
     shown = _LEADING_MARKER.sub(r"\\\1", shown)
     return _LEADING_NUMBER.sub(r"\1\\\2", shown)
+
+
+# What ``json.dumps`` leaves raw but a terminal would act on. C0 controls are not in it: JSON
+# escapes them inside strings itself, and outside strings they are the indentation's newlines.
+_JSON_UNSAFE = re.compile(
+    "["
+    "\x7f-\x9f"
+    "\ud800-\udfff"
+    "\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb"
+    "\U000e0000-\U000e007f"
+    "]"
+)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a JSON escape of an astral character is a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_text(value: object, *, indent: int | None = 2, sort_keys: bool = False) -> str:
+    """JSON that is exact and still safe on a terminal: ordinary Unicode stays readable, while
+    every character ``printable`` would escape (bidi overrides, C1 controls, ...) is written as
+    a ``\\uXXXX`` escape, which any JSON parser reads back as the same character."""
+    import json
+
+    text = json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=sort_keys)
+    return text if _JSON_UNSAFE.search(text) is None else _JSON_UNSAFE.sub(_json_escape, text)

@@ -73,11 +73,11 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         self.servers: dict[str, _ServerDecl] = {}
 
-    def error(self, message: str, position: Position | None) -> None:
-        self.diagnostics.append(Diagnostic(message, position))
+    def error(self, rule: str, message: str, position: Position | None) -> None:
+        self.diagnostics.append(Diagnostic(message, position, "error", rule))
 
-    def warning(self, message: str, position: Position | None) -> None:
-        self.diagnostics.append(Diagnostic(message, position, "warning"))
+    def warning(self, rule: str, message: str, position: Position | None) -> None:
+        self.diagnostics.append(Diagnostic(message, position, "warning", rule))
 
     # -- merging -----------------------------------------------------------------------------
     def add(self, source: CheckedDocument) -> None:
@@ -105,6 +105,7 @@ class _Builder:
                     decl.fields[name] = (value, position)
                 elif previous[0] != value:
                     self.error(
+                        "server-conflict",
                         f"server {quote(key)} has {name} {show(value)} here but {show(previous[0])} at "
                         f"{previous[1]}; a server split over several files must agree on its {name}",
                         position,
@@ -117,6 +118,7 @@ class _Builder:
                 first = decl.namespaces.get(name)
                 if first is not None:
                     self.error(
+                        "duplicate-namespace",
                         f"namespace {quote(name)} of server {quote(key)} is declared twice: here and at "
                         f"{first.position}; declare it once",
                         doc.key_position(ns_path),
@@ -137,6 +139,7 @@ class _Builder:
             other = owners.get(core)
             if other is not None:
                 self.error(
+                    "duplicate-url",
                     f"servers {quote(other)} and {quote(key)} have the same URL; declare each server once",
                     decl.fields["url"][1],
                 )
@@ -189,12 +192,14 @@ class _Builder:
             parts = urlsplit(text)
         except InvalidURL:
             self.error(
+                "invalid-url",
                 f"'auth_url' of server {quote(decl.key)} {show(text)} is not an http(s) URL with a host",
                 position,
             )
             return None
         if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
             self.error(
+                "invalid-url",
                 f"'auth_url' of server {quote(decl.key)} must be the auth service's base URL (such as "
                 "https://auth.example.org/auth/v1), with no user, password, query or fragment",
                 position,
@@ -207,6 +212,7 @@ class _Builder:
             return None
         if "url" not in decl.fields:
             self.error(
+                "missing-url",
                 f"server {quote(decl.key)} has no url; add its base URL, e.g. url: https://hoss.example.org",
                 decl.position,
             )
@@ -214,7 +220,7 @@ class _Builder:
         value, position = decl.fields["url"]
         core, problem = _parse_url(str(value), allow_core_path=False)
         if problem:
-            self.error(f"'url' of server {quote(decl.key)} {problem}", position)
+            self.error("invalid-url", f"'url' of server {quote(decl.key)} {problem}", position)
         return core
 
     def _namespace(
@@ -233,6 +239,7 @@ class _Builder:
         allow_multiple = bool(data.get("allow_multiple_sync_targets", False))
         if ensure == "absent" and protect:
             self.error(
+                "protected-absent",
                 f"namespace {quote(decl.name)} has ensure: absent and protect: true; "
                 "a protected namespace is never deleted: remove one of them",
                 doc.value_position((*path, "ensure")),
@@ -243,11 +250,13 @@ class _Builder:
         )
         if ensure == "absent" and declared:
             self.error(
+                "absent-with-sync",
                 f"namespace {quote(decl.name)} has ensure: absent but declares sync targets; remove them",
                 doc.key_position((*path, "sync")),
             )
         if len(declared) > 1 and not allow_multiple:
             self.error(
+                "multiple-sync-targets",
                 f"namespace {quote(decl.name)} declares {len(declared)} sync targets; Hoss documents "
                 "only one per namespace as supported "
                 "(set allow_multiple_sync_targets: true to declare several anyway)",
@@ -270,6 +279,7 @@ class _Builder:
             position = doc.value_position(target_path)
             if core_url == resolver.core_urls.get(server.key) and target_namespace == decl.name:
                 self.error(
+                    "self-sync",
                     f"namespace {quote(decl.name)} of server {quote(server.key)} syncs to itself; "
                     "a sync target must be another namespace or another server",
                     doc.value_position((*target_path, "target")),
@@ -278,6 +288,7 @@ class _Builder:
             first = seen.get((core_url, target_namespace))
             if first is not None:
                 self.error(
+                    "duplicate-target",
                     f"this sync target is already declared at {first}; declare each target once",
                     position,
                 )
@@ -320,6 +331,7 @@ class _Builder:
                     there = f"{target.target_server}/{target.namespace}"
                     if peer.ensure == "absent":
                         self.error(
+                            "target-absent",
                             f"{here} syncs to {there}, which is declared ensure: absent at {peer.position}",
                             target.position,
                         )
@@ -332,6 +344,7 @@ class _Builder:
                             target.namespace,
                         ):
                             self.error(
+                                "link-type-mismatch",
                                 f"the link {here} -> {there} is {target.type} here but {there} -> {here} is "
                                 f"{back.type} at {back.position}; a link declared from both ends must have "
                                 "the same type",
@@ -350,6 +363,7 @@ class _Builder:
                     users[store_bucket] = namespace
                     continue
                 self.warning(
+                    "bucket-shared",
                     f"namespaces {quote(first.name)} and {quote(namespace.name)} of server "
                     f"{quote(server.key)} share bucket {quote(namespace.bucket)} "
                     f"of object store {quote(namespace.object_store)}; "
@@ -375,6 +389,7 @@ class _TargetResolver:
         if "://" not in target:
             known = ", ".join(sorted(self.keys)) or "none"
             builder.error(
+                "unknown-target",
                 f"sync target {quote(target)} is neither a server of this config (servers: {known}) nor an "
                 f"http(s) URL{did_you_mean(target, self.keys)}",
                 doc.value_position(path),
@@ -382,7 +397,7 @@ class _TargetResolver:
             return None
         core, problem = _parse_url(target, allow_core_path=True)
         if core is None:
-            builder.error(f"sync target {problem}", doc.value_position(path))
+            builder.error("invalid-url", f"sync target {problem}", doc.value_position(path))
             return None
         return self.owners.get(core), core
 

@@ -159,7 +159,7 @@ def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic
             )
         else:
             message = _name_message("namespace name", name)
-        return [(Diagnostic(message, position), name_path)]
+        return [(Diagnostic(message, position, rule="schema"), name_path)]
 
     if validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
@@ -173,7 +173,7 @@ def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic
             if len(path) == 2 and path[0] == "servers" and any(word in key.lower() for word in _SECRET_WORDS):
                 message += "; tokens never go in the config: put the token in an environment variable and "
                 message += "name that variable with pat_env"
-            results.append((Diagnostic(message, doc.key_position((*path, key))), (*path, key)))
+            results.append((Diagnostic(message, doc.key_position((*path, key)), rule="schema"), (*path, key)))
         return results
 
     if validator == "required":
@@ -191,7 +191,7 @@ def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic
             else:
                 hint = ""
             message = f"{where(path)} is missing {quote(name)}{hint}"
-            results.append((Diagnostic(message, doc.key_position(path)), (*path, name)))
+            results.append((Diagnostic(message, doc.key_position(path), rule="schema"), (*path, name)))
         return results
 
     position = doc.value_position(path)
@@ -237,4 +237,4 @@ def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic
             message += " (the server rejects an empty description)"
     else:
         message = f"{where(path)}: {redact(error.message)}"
-    return [(Diagnostic(message, position), path)]
+    return [(Diagnostic(message, position, rule="schema"), path)]

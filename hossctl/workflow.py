@@ -17,6 +17,7 @@ from hossctl.api import ClientOptions, HossClient, endpoint_of, open_clients
 from hossctl.errors import HossctlError
 from hossctl.model import Config
 from hossctl.plan import Plan, PlanOptions
+from hossctl.progress import NO_PROGRESS, Progress
 from hossctl.reader import read_datasets, read_snapshot
 from hossctl.sanitize import printable
 from hossctl.snapshot import Snapshot
@@ -60,22 +61,54 @@ async def compute_plan(
     *,
     parallelism: int = 16,
     options: PlanOptions | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> PlanRun:
-    snapshot = await read_snapshot(config, clients, parallelism=parallelism)
-    changes = planner.diff(config, snapshot)
+    """Read, diff, read the datasets the checks need, plan; ``progress`` counts every read."""
+    options = options or PlanOptions()
+    check_targets(config, options.targets)
+    progress.phase(reading_label(config))
+    snapshot = await read_snapshot(config, clients, parallelism=parallelism, progress=progress)
+    # One diff per plan: datasets never change the changes, only what the checks find in them.
+    changes = planner.narrow(planner.diff(config, snapshot), options.targets)
     needs = checks.dataset_reads_needed(changes)
     await require_admin_role(clients, {c.server for c in changes} | {key for key, _ in needs})
     if needs:
-        snapshot = await read_datasets(snapshot, clients, needs, parallelism=parallelism)
-    plan = planner.make_plan(config, snapshot, options or PlanOptions())
+        servers = sorted({key for key, _ in needs})
+        progress.phase(f"Reading datasets on {', '.join(servers)}")
+        snapshot = await read_datasets(snapshot, clients, needs, parallelism=parallelism, progress=progress)
+    plan = planner.make_plan(config, snapshot, options, changes=changes)
     return PlanRun(config=config, snapshot=snapshot, plan=plan)
 
 
+def check_targets(config: Config, targets: Sequence[str]) -> None:
+    """Every ``--target`` names a server of the config (a namespace may not exist yet)."""
+    keys = [server.key for server in config.servers]
+    for target in targets:
+        server, _, namespace = target.partition("/")
+        if server not in keys or (not namespace and "/" in target):
+            raise HossctlError(
+                f"--target {target!r} names no server of the config: give SERVER or SERVER/NAMESPACE "
+                f"with one of {', '.join(keys)}"
+            )
+
+
+def reading_label(config: Config) -> str:
+    """``Reading onprem, cloud`` (server keys are ``[a-z0-9_-]``, safe to print)."""
+    return f"Reading {', '.join(server.key for server in config.servers)}"
+
+
 async def _plan_with_clients(
-    config: Config, *, parallelism: int, options: PlanOptions, client_options: ClientOptions
+    config: Config,
+    *,
+    parallelism: int,
+    options: PlanOptions,
+    client_options: ClientOptions,
+    progress: Progress = NO_PROGRESS,
 ) -> PlanRun:
     async with open_clients(map(endpoint_of, config.servers), client_options) as clients:
-        return await compute_plan(config, clients, parallelism=parallelism, options=options)
+        return await compute_plan(
+            config, clients, parallelism=parallelism, options=options, progress=progress
+        )
 
 
 def run_plan(
@@ -84,12 +117,17 @@ def run_plan(
     parallelism: int = 16,
     options: PlanOptions | None = None,
     client_options: ClientOptions | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> PlanRun:
     """Synchronous entry point for the CLI."""
     client_options = client_options or ClientOptions(connections=parallelism)
     return asyncio.run(
         _plan_with_clients(
-            config, parallelism=parallelism, options=options or PlanOptions(), client_options=client_options
+            config,
+            parallelism=parallelism,
+            options=options or PlanOptions(),
+            client_options=client_options,
+            progress=progress,
         )
     )
 
@@ -144,20 +182,38 @@ def plan_command(
     """Everything ``hossctl plan`` does after option parsing; returns the exit code.
 
     A plan with error violations is still printed in full (reviewers need to see why),
-    but it is not saved, and the exit code is 1.
+    but it is not saved, and the exit code is 1. With ``--json`` an invalid config still
+    gives one JSON document on stdout, the diagnostics of ``validate --json``, so a CI
+    step that parses stdout has something to parse in every case it can act on.
     """
     from hossctl import planfile, render
-    from hossctl.loader import load_config
+    from hossctl.loader import ConfigError, load_config
+    from hossctl.progress import status_line
     from hossctl.sanitize import markdown_text
+    from hossctl.terminal import use_color
 
     if conflicting_outputs:
         raise HossctlError("--json and --markdown cannot be combined: choose one output format")
-    config = load_config(list(paths))
+    try:
+        config = load_config(list(paths))
+    except ConfigError as exc:
+        if output == "json":
+            from hossctl.diagnostics_json import render as render_diagnostics
+
+            _write(render_diagnostics(exc.diagnostics, None))
+        raise
     if out:
         _refuse_config_as_out(out, config.sources)
     for warning in config.warnings:
         _write(str(warning), err=True)
-    run = run_plan(config, parallelism=parallelism, options=options, client_options=client_options)
+    with status_line(sys.stderr, reading_label(config), "reads") as progress:
+        run = run_plan(
+            config,
+            parallelism=parallelism,
+            options=options,
+            client_options=client_options,
+            progress=progress,
+        )
     plan = run.plan
     notices = transport_notices(config)
     if output == "json":
@@ -167,7 +223,7 @@ def plan_command(
     elif output == "markdown":
         text = "".join(f"> **{markdown_text(n)}**\n\n" for n in notices) + render.render_markdown(plan)
     else:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        color = use_color(sys.stdout)
         text = "".join(f"{printable(n)}\n\n" for n in notices) + render.render_text(plan, color=color)
     _write(text)
     errors = plan.errors

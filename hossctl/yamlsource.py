@@ -83,10 +83,11 @@ class Document:
 class _Fatal(Exception):
     """Stops loading a document at once (syntax error, bomb, too deep)."""
 
-    def __init__(self, message: str, at: LineCol) -> None:
+    def __init__(self, message: str, at: LineCol, rule: str = "yaml-limit") -> None:
         super().__init__(message)
         self.message = message
         self.at = at
+        self.rule = rule
 
 
 class _Scalar:
@@ -161,6 +162,7 @@ def decode(file: str, data: bytes) -> tuple[str | None, Diagnostic | None]:
         return None, Diagnostic(
             f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB; is it really a config?",
             Position(file, 1, 1),
+            rule="yaml-limit",
         )
     for bom, name in (
         (codecs.BOM_UTF32_LE, "UTF-32"),
@@ -169,7 +171,9 @@ def decode(file: str, data: bytes) -> tuple[str | None, Diagnostic | None]:
         (codecs.BOM_UTF16_BE, "UTF-16"),
     ):
         if data.startswith(bom) and not data.startswith(codecs.BOM_UTF8):
-            return None, Diagnostic(f"file is encoded as {name}; save it as UTF-8", Position(file, 1, 1))
+            return None, Diagnostic(
+                f"file is encoded as {name}; save it as UTF-8", Position(file, 1, 1), rule="encoding"
+            )
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -179,6 +183,7 @@ def decode(file: str, data: bytes) -> tuple[str | None, Diagnostic | None]:
         return None, Diagnostic(
             f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8",
             Position(file, line, col),
+            rule="encoding",
         )
 
 
@@ -203,11 +208,13 @@ def load_yaml(file: str, data: bytes) -> tuple[Document | None, list[Diagnostic]
                 Diagnostic(
                     "file is empty; a config starts with 'version: 1' and a 'servers' mapping",
                     Position(file, 1, 1),
+                    rule="schema",
                 ),
             ]
         built = loader.build(root)
     except _Fatal as exc:
-        return None, [*loader.diagnostics, Diagnostic(redact(exc.message), Position(file, *exc.at))]
+        fatal = Diagnostic(redact(exc.message), Position(file, *exc.at), rule=exc.rule)
+        return None, [*loader.diagnostics, fatal]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -215,16 +222,22 @@ def load_yaml(file: str, data: bytes) -> tuple[Document | None, list[Diagnostic]
         message = f"YAML syntax error: {problem_text}"
         if exc.context and exc.problem:
             message += f" ({exc.context})"
-        return None, [*loader.diagnostics, Diagnostic(redact(message), Position(file, *at))]
+        syntax = Diagnostic(redact(message), Position(file, *at), rule="yaml-syntax")
+        return None, [*loader.diagnostics, syntax]
     except yaml.reader.ReaderError as exc:
         line, col = _line_col(text.encode("utf-8"), exc.position)
         what = f"character U+{exc.character:04X}" if isinstance(exc.character, int) else "character"
         return None, [
             *loader.diagnostics,
-            Diagnostic(f"YAML does not allow the control {what} here; remove it", Position(file, line, col)),
+            Diagnostic(
+                f"YAML does not allow the control {what} here; remove it",
+                Position(file, line, col),
+                rule="yaml-syntax",
+            ),
         ]
     except yaml.YAMLError as exc:  # any other libyaml complaint, without a mark
-        return None, [*loader.diagnostics, Diagnostic(redact(f"YAML error: {exc}"), Position(file, 1, 1))]
+        other = Diagnostic(redact(f"YAML error: {exc}"), Position(file, 1, 1), rule="yaml-syntax")
+        return None, [*loader.diagnostics, other]
     if not isinstance(built, dict):
         kind = (
             "null"
@@ -238,6 +251,7 @@ def load_yaml(file: str, data: bytes) -> tuple[Document | None, list[Diagnostic]
             Diagnostic(
                 f"the top level must be a mapping with 'version' and 'servers', not {kind}",
                 Position(file, *loader.root_at),
+                rule="schema",
             ),
         ]
     return Document(file, built, loader.spans, frozenset(loader.bad_paths)), loader.diagnostics
@@ -258,8 +272,8 @@ class _Loader:
         self.alias_at: LineCol | None = None  # outermost alias being expanded, for bomb reports
         self.root_at: LineCol = (1, 1)
 
-    def _error(self, message: str, at: LineCol) -> None:
-        self.diagnostics.append(Diagnostic(redact(message), Position(self.file, *at)))
+    def _error(self, message: str, at: LineCol, rule: str = "yaml-unsupported") -> None:
+        self.diagnostics.append(Diagnostic(redact(message), Position(self.file, *at), rule=rule))
 
     # -- composing ---------------------------------------------------------------------------
     def compose(self, text: str) -> _Node | None:
@@ -318,7 +332,9 @@ class _Loader:
                 documents += 1
                 if documents > 1:
                     raise _Fatal(
-                        "a config file holds one YAML document; remove the second one (after ---)", at
+                        "a config file holds one YAML document; remove the second one (after ---)",
+                        at,
+                        "yaml-syntax",
                     )
                 continue
             else:  # stream start/end, document end
@@ -382,7 +398,9 @@ class _Loader:
         first = frame.seen.get(key)
         if first is not None:
             self._error(
-                f"duplicate key {_q(key)}: it is already defined at line {first[0]}, column {first[1]}", at
+                f"duplicate key {_q(key)}: it is already defined at line {first[0]}, column {first[1]}",
+                at,
+                "yaml-duplicate-key",
             )
             return _SKIP
         frame.seen[key] = at

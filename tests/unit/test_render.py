@@ -80,7 +80,7 @@ def test_text_lists_changes_in_execution_order_by_their_names() -> None:
     assert text.rstrip().endswith(
         "Plan: 1 to create, 1 to replace, 1 to delete, 2 sync to enable, 1 sync to disable."
     )
-    titles = [line.strip() for line in text.splitlines() if line.startswith("  ") and not line.startswith("    ")]
+    titles = [line.strip() for line in text.splitlines() if re.match(r"  \S", line)]
     assert titles == [
         f"~ disable sync a/keep → {X}/#t (simplex)",
         "- namespace a/old",

@@ -54,7 +54,9 @@ def _world(onprem: tuple[Namespace, ...], cloud: tuple[Namespace, ...], live_onp
     )
     live = make_snapshot(
         {
-            "cloud": make_server_state("cloud", CLOUD, "0.2.13", ("default",), {n.name: n for n in live_cloud}),
+            "cloud": make_server_state(
+                "cloud", CLOUD, "0.2.13", ("default",), {n.name: n for n in live_cloud}
+            ),
             "onprem": make_server_state(
                 "onprem", ONPREM, "0.2.13", ("default",), {n.name: n for n in live_onprem}
             ),

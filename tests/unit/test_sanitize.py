@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -128,3 +129,20 @@ def test_markdown_text_holds_no_raw_control_or_unescaped_syntax(text: str) -> No
     # Every syntax character is preceded by an odd number of backslashes: it is escaped.
     for match in re.finditer(r"(\\*)([`*_\[\]<>#|~&!$])", shown):
         assert len(match.group(1)) % 2 == 1, (text, shown)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"name": "rev\u202eexe.txt"},
+        {"name": "tag\U000e0041", "c1": "\x85\x9b", "esc": "\x1b[2J", "lone": "\ud800"},
+        ["café", "日本語", "emoji 🎉", {"nested": "\u2066x\u2069"}],
+    ],
+)
+def test_json_text_is_exact_and_has_nothing_a_terminal_would_act_on(value: object) -> None:
+    from hossctl.sanitize import json_text
+
+    text = json_text(value)
+    assert json.loads(text) == value
+    assert not any(needs_escape(ch) for ch in text if ch not in "\n")
+    assert "café" in text or "café" not in json.dumps(value, ensure_ascii=False)  # readable stays readable
