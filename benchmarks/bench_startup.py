@@ -1,0 +1,60 @@
+"""Benchmark: start-up of ``hossctl --help`` and ``hossctl validate``, against another tree in the same run.
+
+Usage:  python benchmarks/bench_startup.py [--before DIR] [--runs 15]
+
+Each run starts a fresh interpreter (``python -m hossctl``), alternating between the trees so
+that the machine's noise hits both alike; medians and minimums are printed, with a bare
+interpreter's start-up for scale. ``--before`` is a checkout of an older commit, for example
+``git worktree add /tmp/old <commit>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = {"--help": ["--help"], "validate": ["validate", "-f", "examples/two-servers-duplex/hoss.yaml"]}
+
+
+def timed(args: list[str], root: Path) -> float:
+    env = dict(os.environ, PYTHONPATH=str(root))
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, *args], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--before", type=Path, help="An older checkout to compare with.")
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    trees = {"now": ROOT}
+    if args.before is not None:
+        trees = {"before": args.before.resolve(), **trees}
+    results: dict[tuple[str, str], list[float]] = {(t, c): [] for t in trees for c in CASES}
+    bare: list[float] = []
+    for _ in range(args.runs):
+        bare.append(timed(["-c", "pass"], ROOT))
+        for tree, root in trees.items():
+            for case, case_args in CASES.items():
+                results[(tree, case)].append(timed(["-m", "hossctl", *case_args], root))
+    print(f"bare interpreter:            median {statistics.median(bare) * 1000:4.0f} ms")
+    for (tree, case), values in results.items():
+        print(
+            f"{tree:6} hossctl {case:9}   median {statistics.median(values) * 1000:4.0f} ms   "
+            f"min {min(values) * 1000:4.0f} ms"
+        )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"CPUs: {os.cpu_count()}, load average {load}")
+
+
+if __name__ == "__main__":
+    main()
