@@ -1,6 +1,6 @@
 """The Hoss core API for one server: one method per endpoint, each answer parsed into typed values.
 
-It exists because the official client is unsafe for a reconciler (hoss-api.md §10): its
+It exists because the official client is unsafe for a reconciler (docs/hoss-server.md §10): its
 lists stop at 25 entries, it never quotes path segments, and it fails on ``null`` pages.
 The layers below keep the rules in one place each: ``transport`` (connections, deadlines,
 body limits, the one retry policy), ``auth.TokenSource`` (where the PAT may go, exchange,

@@ -2,7 +2,7 @@
 
 A PAT is an admin's key to a whole installation, so it goes only where the config says the
 server is. The Hoss auth service mints an ``id_token`` whose ``iat``/``exp`` tell a client
-when to refresh it (hoss-api.md §2.3) and whose ``role`` tells what the server will let it
+when to refresh it (docs/hoss-server.md §2.3) and whose ``role`` tells what the server will let it
 see and do (§2.2, §2.5). The signature is not verified here: core verifies it, and a client
 has no business trusting or distrusting the token beyond reading what it claims.
 """

@@ -218,7 +218,7 @@ class _Checker:
 
     def check_still_targeted(self, c: Change) -> None:
         """A sync row left pointing at a deleted namespace crash-loops the real sync service
-        (hoss-api.md §7.4): every managed row that targets it must go in the same plan."""
+        (docs/hoss-server.md §7.4): every managed row that targets it must go in the same plan."""
         state = self.snapshot.server(c.server)
         if state is None:
             return

@@ -54,7 +54,7 @@ class HossApiError(HossctlError):
 
     @property
     def not_found(self) -> bool:
-        """The core's own answer for a record that does not exist (hoss-api.md §3).
+        """The core's own answer for a record that does not exist (docs/hoss-server.md §3).
 
         A 404 with any other body (gin's plain-text ``404 page not found`` for an unknown route,
         a proxy's page) says nothing about the record, so it must not be read as "gone".

@@ -1,6 +1,6 @@
 """Executes a plan against the live servers as a dependency graph, verifying every change.
 
-The server answers 204 to many operations it silently ignored (hoss-api.md §10.1), so a
+The server answers 204 to many operations it silently ignored (docs/hoss-server.md §10.1), so a
 status code proves nothing: every mutation is followed by a read-back, and a change whose
 effect cannot be seen is a failure. Scheduling (``Schedule``) is pure and separate from
 the I/O so that its ordering and stop-on-failure rules can be tested without servers.
@@ -342,7 +342,7 @@ def _duplex_links(results: Sequence[ChangeResult]) -> tuple[DuplexLink, ...]:
 
 class _Context:
     """What the change functions share within one execution: the clients, and one
-    ``PUT /user/sync`` per server before its first dataset list (hoss-api.md §8.1)."""
+    ``PUT /user/sync`` per server before its first dataset list (docs/hoss-server.md §8.1)."""
 
     def __init__(self, clients: Mapping[str, HossClient]) -> None:
         self.clients = clients

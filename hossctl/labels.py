@@ -20,7 +20,7 @@ def target(change: Change) -> str:
     """Where a sync row points: ``cloud/raw`` on a managed server, ``URL#raw`` elsewhere.
 
     A managed target stored under another spelling than the canonical one says so, because a
-    disable must send that exact string (hoss-api.md §7.3).
+    disable must send that exact string (docs/hoss-server.md §7.3).
     """
     url = change.target_core_service or ""
     namespace = change.target_namespace or ""

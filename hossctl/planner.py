@@ -5,7 +5,7 @@ Decisions a reviewer of a plan should know about:
 * Hoss cannot update a namespace, so a changed description, object store or bucket is a
   replace: ``delete_namespace`` then ``create_namespace``, both ``replace=True``.
 * Deleting a namespace (replace, ``ensure: absent`` or prune) cascades its *outgoing* sync
-  rows on the server (hoss-api.md §6.4). The planner does not plan ``disable_sync`` for
+  rows on the server (docs/hoss-server.md §6.4). The planner does not plan ``disable_sync`` for
   rows the delete removes anyway: the extra calls would change nothing, and the delete's
   reason names the sync targets that go with it so the reviewer still sees them. After a
   replace the declared targets are re-enabled (``enable_sync`` after the create).
@@ -20,7 +20,7 @@ Decisions a reviewer of a plan should know about:
   is one link": a duplex row on an undeclared namespace that points at a namespace under
   this config's control (declared, or pruned) is the reverse half of a link this config
   owns, so it is ensured while the link is declared and removed when it no longer is
-  (hoss-api.md §10.4: removing a duplex link needs a DELETE on both servers). Simplex rows
+  (docs/hoss-server.md §10.4: removing a duplex link needs a DELETE on both servers). Simplex rows
   of undeclared namespaces stay untouched, even when they point at a namespace deleted here.
 * The reverse half of a declared duplex link between two managed servers is ensured on the
   target even when the target does not declare it, and is never disabled for being
@@ -147,7 +147,7 @@ class _Builder:
                 continue
             declared = {ns.name for ns in server.namespaces}
             live = self.states[server.key].namespaces
-            # A name holding '/' can never be deleted through the API (hoss-api.md §9): leave it.
+            # A name holding '/' can never be deleted through the API (docs/hoss-server.md §9): leave it.
             out.update((server.key, name) for name in live if name not in declared and is_addressable(name))
         return out
 

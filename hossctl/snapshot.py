@@ -2,7 +2,7 @@
 
 Only ``reader`` builds it (I/O); the planner and the safety checks read it (pure).
 ``target_core_service`` strings are kept exactly as stored on the server, because a
-DELETE with any other spelling silently deletes nothing (hoss-api.md §7.3).
+DELETE with any other spelling silently deletes nothing (docs/hoss-server.md §7.3).
 """
 
 from __future__ import annotations

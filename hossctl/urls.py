@@ -1,6 +1,6 @@
 """Canonical form of Hoss core service URLs.
 
-The server compares ``target_core_service`` strings byte for byte (hoss-api.md §7.2), so
+The server compares ``target_core_service`` strings byte for byte (docs/hoss-server.md §7.2), so
 hossctl compares targets in one canonical form and keeps the exact live string for deletes.
 """
 
@@ -43,7 +43,7 @@ def is_addressable(name: str) -> bool:
     """Whether a namespace name can appear as one path segment the server routes.
 
     The server decodes ``%2F`` before routing, so a name holding ``/`` is listed but can
-    never be read, changed or deleted through the API (hoss-api.md §9).
+    never be read, changed or deleted through the API (docs/hoss-server.md §9).
     """
     return bool(name) and "/" not in name
 

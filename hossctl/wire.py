@@ -4,7 +4,7 @@ A reconciler that reads "unknown" as "empty" deletes data: an HTML login page, a
 body or a list of strings in place of the dataset list would otherwise read as "no
 datasets", and a namespace record whose fields have the wrong types would read as "changed"
 and be replaced. So every record is checked field by field, against the shapes the real
-server sends (hoss-api.md §5–§8), and turned into typed values here, at the edge; nothing
+server sends (docs/hoss-server.md §5–§8), and turned into typed values here, at the edge; nothing
 past this module guesses.
 
 Everything here is pure: a decoded JSON value goes in, a typed value comes out, or

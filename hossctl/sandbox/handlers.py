@@ -1,6 +1,6 @@
 """The sandbox's core and auth API handlers, one method per route.
 
-Each handler mirrors the real handler's order of checks (hoss-api.md §5–§8), because the order
+Each handler mirrors the real handler's order of checks (docs/hoss-server.md §5–§8), because the order
 decides which error a client sees when several things are wrong at once.
 """
 

@@ -72,7 +72,7 @@ class ApiError(Exception):
 
 
 def bind_error() -> ApiError:
-    """gin writes 400 for a failed bind, then the handler's generic error body (hoss-api.md §3)."""
+    """gin writes 400 for a failed bind, then the handler's generic error body (docs/hoss-server.md §3)."""
     return ApiError(error_response(400, "Unhandled error"))
 
 

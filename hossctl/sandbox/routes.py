@@ -1,6 +1,6 @@
 """The sandbox's one route table, and gin's way of matching it.
 
-Matching follows gin v1.7 (hoss-api.md §1): the path is percent-decoded before routing (so an
+Matching follows gin v1.7 (docs/hoss-server.md §1): the path is percent-decoded before routing (so an
 encoded ``/`` splits a segment and the route no longer matches), a parameter never spans a
 ``/``, a path that only matches with the trailing slash toggled is redirected (301 for GET,
 307 otherwise), and anything else is the plain-text 404 (never a 405).
@@ -18,7 +18,7 @@ from hossctl.sandbox.messages import Request, Response
 
 
 class Access(Enum):
-    """Who may call a route (hoss-api.md §2.5)."""
+    """Who may call a route (docs/hoss-server.md §2.5)."""
 
     PUBLIC = "public"  # no JWT (discover and the auth service)
     ANY = "any"  # any valid JWT

@@ -2,7 +2,7 @@
 
 State that must survive a restart on the same data file lives in the database: the rows, the
 PATs (unless new ones are given) and the JWT signing secret. Bootstrap runs at every start,
-as the real core does, so a deleted bootstrap namespace comes back (hoss-api.md §6.4).
+as the real core does, so a deleted bootstrap namespace comes back (docs/hoss-server.md §6.4).
 """
 
 from __future__ import annotations

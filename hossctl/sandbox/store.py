@@ -1,6 +1,6 @@
 """SQLite persistence for the sandbox, shaped like the real core database.
 
-The constraints are the ones the real server relies on (hoss-api.md §6.4, §7): unique names,
+The constraints are the ones the real server relies on (docs/hoss-server.md §6.4, §7): unique names,
 UNIQUE(source namespace, target core service, target namespace) for sync rows, and
 ON DELETE CASCADE from namespaces to datasets, permissions and outgoing sync rows, so a
 namespace delete behaves exactly like the real one. One connection guarded by one lock keeps
@@ -282,7 +282,7 @@ class Store:
     # users and groups ---------------------------------------------------------------------
 
     def ensure_user(self, username: str) -> None:
-        """Create a user core has never seen, with only its default group (hoss-api.md §8.1)."""
+        """Create a user core has never seen, with only its default group (docs/hoss-server.md §8.1)."""
         with self._tx() as db:
             _ensure_user(db, username)
 

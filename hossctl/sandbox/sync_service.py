@@ -1,4 +1,6 @@
-"""A simulated Hoss sync service: the asynchronous, lossy ``put-ns-duplex`` forwarding (hoss-api.md §7.4).
+"""A simulated Hoss sync service: the asynchronous, lossy ``put-ns-duplex`` forwarding.
+
+See docs/hoss-server.md §7.4.
 
 Opt-in per sandbox, so tests and users can watch what the real stack does to a duplex PUT: some
 time after the 204 the reverse row appears on the target, or never does (the message was lost),

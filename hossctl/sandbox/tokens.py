@@ -2,7 +2,7 @@
 
 The real auth service signs RS256 with a JWKS; the sandbox signs HS256 with a per-sandbox
 secret (no RSA library is allowed at runtime), keeps the real header ``kid`` and the claims of
-hoss-api.md §2.2, and verifies every core request the way ``AuthorizeJWT`` does (§2.4): a bad
+docs/hoss-server.md §2.2, and verifies every core request the way ``AuthorizeJWT`` does (§2.4): a bad
 or expired token is a 401 with an empty body, a structurally broken one a bare 500.
 """
 

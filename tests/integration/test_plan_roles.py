@@ -1,6 +1,6 @@
 """A token that cannot see everything plans no changes: the user PAT of a real sandbox.
 
-Dataset lists show only what the caller's groups may see (hoss-api.md §8.1), so a user-role
+Dataset lists show only what the caller's groups may see (docs/hoss-server.md §8.1), so a user-role
 token would find a namespace "empty" while it holds other people's data. hossctl refuses it
 before any dataset read, as soon as the server has anything to change; reading is fine.
 """

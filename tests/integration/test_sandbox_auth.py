@@ -1,4 +1,4 @@
-"""Discover, the auth service, and JWT verification on every core route (hoss-api.md §2, §4)."""
+"""Discover, the auth service, and JWT verification on every core route (docs/hoss-server.md §2, §4)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Datasets: JSON shapes, visibility through core's recorded groups, delete scheduling, dataset sync
-(hoss-api.md §8)."""
+(docs/hoss-server.md §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Generic HTTP behaviour of gin (hoss-api.md §1): slash redirects, plain 404s, decoding, keep-alive."""
+"""Generic HTTP behaviour of gin: slash redirects, plain 404s, decoding, keep-alive.
+
+See docs/hoss-server.md §1.
+"""
 
 from __future__ import annotations
 

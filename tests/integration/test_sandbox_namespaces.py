@@ -1,4 +1,7 @@
-"""Object stores and namespaces: paging quirks, create errors, delete semantics (hoss-api.md §5, §6)."""
+"""Object stores and namespaces: paging quirks, create errors, delete semantics.
+
+See docs/hoss-server.md §5 and §6.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Role checks (hoss-api.md §2.5): a role too low is 401 with a JSON body, before anything else."""
+"""Role checks (docs/hoss-server.md §2.5): a role too low is 401 with a JSON body, before anything else."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Namespace sync targets with every quirk of hoss-api.md §7.1–7.3."""
+"""Namespace sync targets with every quirk of docs/hoss-server.md §7.1–7.3."""
 
 from __future__ import annotations
 

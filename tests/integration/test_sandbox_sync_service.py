@@ -1,4 +1,4 @@
-"""The opt-in simulated sync service: asynchronous, lossy reverse duplex rows (hoss-api.md §7.4)."""
+"""The opt-in simulated sync service: asynchronous, lossy reverse duplex rows (docs/hoss-server.md §7.4)."""
 
 from __future__ import annotations
 

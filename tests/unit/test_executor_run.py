@@ -22,7 +22,7 @@ URL_A = "http://a.example/core/v1"
 
 
 class FakeServer:
-    """Namespaces and sync rows with the real server's silent no-ops (hoss-api.md §10.1)."""
+    """Namespaces and sync rows with the real server's silent no-ops (docs/hoss-server.md §10.1)."""
 
     def __init__(self, key: str) -> None:
         self.server = key

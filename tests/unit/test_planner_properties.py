@@ -1,7 +1,7 @@
 """Properties of the planner over random (desired, live) pairs in a small universe.
 
 The plan is applied to a model of the live state that behaves like the real server
-(hoss-api.md): create fails on an unknown object store, delete cascades the namespace's
+(docs/hoss-server.md): create fails on an unknown object store, delete cascades the namespace's
 outgoing sync rows, a PUT of an existing (target, namespace) row is a no-op whatever the
 type, a DELETE removes only the row with the exact string. The result must be the desired
 state, the order must respect depends_on, and any change a safety rule would object to
