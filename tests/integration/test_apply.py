@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from prompt import AtPrompt
 
 from hossctl.cli import cli
 from hossctl.sandbox import Sandbox
@@ -198,29 +199,6 @@ def test_prompt_is_honoured(pair: Pair, tmp_path: Path, answer: str, applied: bo
         assert names == ({"default"}, {"default"})
 
 
-class _AtPrompt(io.BytesIO):
-    """stdin that runs ``hook`` when the prompt first reads: the world changes after the plan."""
-
-    def __init__(self, data: bytes, hook: Callable[[], None]) -> None:
-        super().__init__(data)
-        self._hook: Callable[[], None] | None = hook
-
-    def _fire(self, size: int | None) -> None:
-        if size != 0 and self._hook is not None:
-            hook, self._hook = self._hook, None
-            hook()
-
-    def read(self, size: int | None = -1) -> bytes:
-        self._fire(size)
-        return super().read(size)
-
-    def read1(self, size: int | None = -1) -> bytes:
-        self._fire(size)
-        return super().read1(size)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        self._fire(size)
-        return super().readline(size)
 
 
 def test_a_world_that_moved_at_the_prompt_is_not_applied(pair: Pair, tmp_path: Path) -> None:
@@ -242,7 +220,7 @@ def test_a_world_that_moved_at_the_prompt_is_not_applied(pair: Pair, tmp_path: P
         cloud.seed_namespace("r", description="Not ours", bucket="elsewhere")
         seen["cloud"] = state(cloud)
 
-    result = hossctl("apply", "-f", config, input=_AtPrompt(b"yes\n", someone_else))
+    result = hossctl("apply", "-f", config, input=AtPrompt(b"yes\n", someone_else))
     assert result.exit_code == 1, result.output
     assert "The live state changed while apply waited for confirmation" in result.output
     assert f"the sync targets of onprem/x changed: {cloud.core_url}#x (duplex) appeared" in result.output

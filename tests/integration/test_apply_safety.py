@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from prompt import AtPrompt
 
 from hossctl.cli import cli
 from hossctl.executor import ApplyResult, execute
@@ -81,29 +82,6 @@ def datasets(sb: Sandbox, namespace: str) -> list[str]:
     return sorted(d["name"] for d in sb.datasets(namespace))
 
 
-class AtPrompt(io.BytesIO):
-    """stdin that runs ``hook`` when apply's prompt first reads it: the world moves while it waits."""
-
-    def __init__(self, data: bytes, hook: Callable[[], None]) -> None:
-        super().__init__(data)
-        self._hook: Callable[[], None] | None = hook
-
-    def _fire(self, size: int | None) -> None:
-        if size != 0 and self._hook is not None:
-            hook, self._hook = self._hook, None
-            hook()
-
-    def read(self, size: int | None = -1) -> bytes:
-        self._fire(size)
-        return super().read(size)
-
-    def read1(self, size: int | None = -1) -> bytes:
-        self._fire(size)
-        return super().read1(size)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        self._fire(size)
-        return super().readline(size)
 
 
 # -- the prompt window --------------------------------------------------------------------------
