@@ -564,17 +564,21 @@ def run_hossctl(
     """``python -m hossctl ARGS`` from ``tree`` (this repository), measured: wall time and its
     own peak RSS. Another ``tree`` (an older hossctl) is how a benchmark compares versions.
 
-    ``os.wait4`` gives this child's own ``ru_maxrss``; ``getrusage(RUSAGE_CHILDREN)`` would give
-    the largest of every child so far, which hides a later, smaller run. Output goes to files,
-    not pipes, so a chatty process can never block on a full pipe while nothing reads it. A
-    process still running after ``kill_after`` seconds is killed and reported as such.
+    Peak RSS is the ``VmHWM`` of the process's own memory, polled from ``/proc`` while it runs
+    (a high-water mark, so the last sample holds the peak). ``ru_maxrss`` is only the fallback:
+    Linux folds the memory of the image a child replaced at ``exec`` into it, and with vfork
+    that image is this (large) test process, so it would measure pytest, not hossctl. Output
+    goes to files, not pipes, so a chatty process can never block on a full pipe while nothing
+    reads it. A process still running after ``kill_after`` seconds is killed and reported as such.
     """
     command = [sys.executable, "-m", "hossctl", *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=tree, env=dict(env), stdout=out, stderr=err)
         killed = False
+        hwm_kb = 0
         while True:
+            hwm_kb = max(hwm_kb, _vm_hwm_kb(process.pid))
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid != 0:
                 break
@@ -590,7 +594,20 @@ def run_hossctl(
         err.seek(0)
         stdout = out.read().decode("utf-8", errors="replace")
         stderr = err.read().decode("utf-8", errors="replace")
-    return Run(tuple(args), process.returncode, stdout, stderr, wall, usage.ru_maxrss / 1024, killed)
+    peak_kb = hwm_kb or usage.ru_maxrss
+    return Run(tuple(args), process.returncode, stdout, stderr, wall, peak_kb / 1024, killed)
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    """The peak resident memory of ``pid``'s current image, in KiB (0 when /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def leaks(text: str, secrets: Iterable[str], window: int = 8) -> list[str]:
