@@ -58,3 +58,13 @@ def sandbox_api() -> Iterator[ApiFactory]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def pair(sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> tuple[Sandbox, Sandbox]:
+    """Two sandboxes, ``onprem`` and ``cloud``, with their admin PATs in $ONPREM_PAT and $CLOUD_PAT."""
+    onprem, cloud = sandbox_factory(), sandbox_factory()
+    monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
+    monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
+    monkeypatch.delenv("HOSS_JWT", raising=False)
+    return onprem, cloud

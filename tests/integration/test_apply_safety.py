@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from configs import ns
 from prompt import AtPrompt
 
 from hossctl.cli import cli
@@ -33,22 +34,6 @@ from hossctl.sandbox import Sandbox
 
 SandboxFactory = Callable[..., Sandbox]
 Pair = tuple[Sandbox, Sandbox]
-
-
-@pytest.fixture
-def pair(sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> Pair:
-    onprem, cloud = sandbox_factory(), sandbox_factory()
-    monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
-    monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
-    monkeypatch.delenv("HOSS_JWT", raising=False)
-    return onprem, cloud
-
-
-def ns(name: str, *sync: dict[str, str], description: str = "Managed") -> dict[str, Any]:
-    body: dict[str, Any] = {"description": description, "object_store": "default", "bucket": name}
-    if sync:
-        body["sync"] = list(sync)
-    return body
 
 
 def write_config(

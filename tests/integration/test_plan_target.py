@@ -10,18 +10,12 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from configs import ns
 
 from hossctl.cli import cli
 from hossctl.sandbox import Sandbox
 
 SandboxFactory = Callable[..., Sandbox]
-
-
-def ns(name: str, *sync: dict[str, str]) -> dict[str, Any]:
-    body: dict[str, Any] = {"description": "Managed", "object_store": "default", "bucket": name}
-    if sync:
-        body["sync"] = list(sync)
-    return body
 
 
 @pytest.fixture
