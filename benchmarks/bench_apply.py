@@ -35,11 +35,11 @@ from typing import Any
 import httpx
 import yaml
 
-from hossctl.api import ClientOptions, endpoint_of, open_clients
-from hossctl.executor import connections_for, execute
-from hossctl.loader import load_config
-from hossctl.plan import PlanOptions
-from hossctl.workflow import run_plan
+from hossctl.apply.executor import connections_for, execute
+from hossctl.commands.plan import run_plan
+from hossctl.config.loader import load_config
+from hossctl.live.client import ClientOptions, endpoint_of, open_clients
+from hossctl.plan.changes import PlanOptions
 
 REQUESTS_PER_CHANGE = 2
 PRECONDITION_ROUND_TRIPS = 1

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from hossctl.api import PAGE_SIZE
+from hossctl.live.client import PAGE_SIZE
 from hossctl.sandbox import Sandbox
 
 PAT_ENV = "BENCH_HOSS_PAT"
@@ -134,7 +134,10 @@ def main() -> int:
             path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
             hossctl = [sys.executable, "-m", "hossctl"]
             startup, _ = _time_command([*hossctl, "--version"], env, args.runs)
-            imports = "import hossctl.cli, hossctl.workflow, hossctl.loader, hossctl.render, hossctl.planfile"
+            imports = (
+                "import hossctl.cli, hossctl.commands.plan, hossctl.config.loader, hossctl.render.text, "
+                "hossctl.plan.planfile"
+            )
             startup_imports, _ = _time_command([sys.executable, "-c", imports], env, args.runs)
             plan_args = [
                 *hossctl,

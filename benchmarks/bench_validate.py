@@ -71,13 +71,13 @@ def in_process_split(config: Path) -> dict[str, float]:
     code = f"""
 import time
 t0 = time.perf_counter()
-import hossctl.cli, hossctl.loader, hossctl.structure
+import hossctl.cli, hossctl.config.loader, hossctl.config.structure
 import jsonschema  # what the schema stage imports lazily
 t1 = time.perf_counter()
-from hossctl.yamlsource import load_yaml
-from hossctl.structure import check_structure, _validator
-from hossctl.semantics import CheckedDocument, build_config
-from hossctl.interpolate import interpolate
+from hossctl.config.yamlsource import load_yaml
+from hossctl.config.structure import check_structure, _validator
+from hossctl.config.semantics import CheckedDocument, build_config
+from hossctl.config.interpolate import interpolate
 import os
 data = open({str(config)!r}, 'rb').read()
 doc, _ = load_yaml('c.yaml', data)

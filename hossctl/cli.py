@@ -229,8 +229,8 @@ def _timeout_option(func: Any) -> Any:
 @_debug_option
 def graph(files: tuple[str, ...], fmt: str) -> None:
     """Draw the declared sync topology: servers, namespaces and links (offline)."""
-    from hossctl.graph import config_graph, render
-    from hossctl.loader import load_config
+    from hossctl.config.loader import load_config
+    from hossctl.render.graph import config_graph, render
 
     config = load_config(_config_paths(files))
     for warning in config.warnings:
@@ -296,8 +296,8 @@ def export(
     timeout: float,
 ) -> None:
     """Write the live servers' namespaces and sync targets as a config that plans to no changes."""
-    from hossctl.api import ClientOptions
-    from hossctl.export import export_servers, parse_sources
+    from hossctl.live.client import ClientOptions
+    from hossctl.render.export_yaml import export_servers, parse_sources
 
     sources = parse_sources(servers, pat_envs, auth_urls, allow_insecure_http)
     result = export_servers(
@@ -358,8 +358,8 @@ def apply(
 
     A PLANFILE is applied only if the config (-f, default hoss.yaml) still plans to exactly it.
     """
-    from hossctl.apply_run import ApplyOptions, apply_config, apply_planfile
-    from hossctl.plan import PlanOptions
+    from hossctl.commands.apply import ApplyOptions, apply_config, apply_planfile
+    from hossctl.plan.changes import PlanOptions
 
     options = ApplyOptions(
         auto_approve=auto_approve,
@@ -420,9 +420,9 @@ def plan(
     timeout: float,
 ) -> None:
     """Read the live servers, diff them against the config and show the changes and safety checks."""
-    from hossctl.api import ClientOptions
-    from hossctl.plan import PlanOptions
-    from hossctl.workflow import plan_command
+    from hossctl.commands.plan import plan_command
+    from hossctl.live.client import ClientOptions
+    from hossctl.plan.changes import PlanOptions
 
     code = plan_command(
         _config_paths(files),
@@ -446,7 +446,7 @@ def plan(
 @_debug_option
 def demo() -> None:
     """Walk through validate, plan, apply and a blocked change on two throw-away sandbox servers."""
-    from hossctl.demo import run_demo
+    from hossctl.commands.demo import run_demo
 
     run_demo()
 
@@ -571,14 +571,14 @@ def sandbox(
 )
 def validate(files: tuple[str, ...], as_json: bool) -> None:
     """Check config files offline: structure, references and safety rules (no network)."""
-    from hossctl.loader import ConfigError, load_config, summary_line
+    from hossctl.config.loader import ConfigError, load_config, summary_line
 
     try:
         config = load_config(_config_paths(files))
     except ConfigError as exc:
         if not as_json:
             raise  # prints every diagnostic and exits 1
-        from hossctl.diagnostics_json import render
+        from hossctl.render.diagnostics_json import render
 
         click.echo(render(exc.diagnostics, None), nl=False)
         click.echo(exc.render(), err=True)  # the same findings for the person reading the log
@@ -586,7 +586,7 @@ def validate(files: tuple[str, ...], as_json: bool) -> None:
     for warning in config.warnings:
         click.echo(str(warning), err=True)
     if as_json:
-        from hossctl.diagnostics_json import render
+        from hossctl.render.diagnostics_json import render
 
         click.echo(render(config.warnings, config), nl=False)
         return
@@ -606,8 +606,8 @@ def show(planfile: str, as_json: bool, markdown: bool) -> None:
     """
     if as_json and markdown:
         raise HossctlError("--json and --markdown cannot be combined: choose one output format")
-    from hossctl import planfile as planfiles
-    from hossctl import render
+    from hossctl.plan import planfile as planfiles
+    from hossctl.render import text as render
 
     saved = planfiles.load(planfile)
     if as_json:
@@ -615,7 +615,7 @@ def show(planfile: str, as_json: bool, markdown: bool) -> None:
     elif markdown:
         _echo_whole(render.render_markdown(saved.plan))
     else:
-        from hossctl.terminal import use_color
+        from hossctl.render.terminal import use_color
 
         color = use_color(sys.stdout)
         _echo_whole(render.render_text(saved.plan, color=color), color=color)

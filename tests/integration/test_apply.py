@@ -221,10 +221,10 @@ def test_failures_are_all_reported_with_done_blocked_and_not_attempted(pair: Pai
     and what it made is never overwritten."""
     import asyncio
 
-    from hossctl.apply_run import ApplyOptions, _clients, report_lines, result_document
-    from hossctl.executor import ApplyResult, execute
-    from hossctl.loader import load_config
-    from hossctl.workflow import compute_plan
+    from hossctl.apply.executor import ApplyResult, execute
+    from hossctl.commands.apply import ApplyOptions, _clients, report_lines, result_document
+    from hossctl.commands.plan import compute_plan
+    from hossctl.config.loader import load_config
 
     onprem, cloud = pair
     for sb in pair:
@@ -279,8 +279,8 @@ def test_a_plan_file_is_applied_only_with_its_own_config(pair: Pair, tmp_path: P
 
 
 def test_plan_file_with_violations_is_refused(pair: Pair, tmp_path: Path) -> None:
-    from hossctl import planfile
-    from hossctl.plan import Change, Plan, Violation
+    from hossctl.plan import planfile
+    from hossctl.plan.changes import Change, Plan, Violation
 
     onprem, cloud = pair
     delete = Change(

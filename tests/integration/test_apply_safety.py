@@ -28,8 +28,8 @@ from click.testing import CliRunner, Result
 from configs import ns
 from prompt import AtPrompt
 
+from hossctl.apply.executor import ApplyResult, execute
 from hossctl.cli import cli
-from hossctl.executor import ApplyResult, execute
 from hossctl.sandbox import Sandbox
 
 SandboxFactory = Callable[..., Sandbox]
@@ -97,9 +97,9 @@ def test_dataset_created_at_the_prompt_with_the_official_client_survives(
 
 def _apply_with_a_move(config_path: str, move: Callable[[], None]) -> ApplyResult:
     """Plan through the Python API, let ``move`` act on the servers, then execute the plan."""
-    from hossctl.apply_run import ApplyOptions, _clients
-    from hossctl.loader import load_config
-    from hossctl.workflow import compute_plan
+    from hossctl.commands.apply import ApplyOptions, _clients
+    from hossctl.commands.plan import compute_plan
+    from hossctl.config.loader import load_config
 
     config = load_config([config_path])
 
@@ -201,10 +201,10 @@ def test_a_plan_file_edited_into_a_delete_with_a_recomputed_digest_deletes_nothi
 ) -> None:
     """The attacker edits a create into the delete of a namespace holding data, and recomputes the
     fact digest from the live state (any user's token can read it). apply plans the config again."""
-    from hossctl.fingerprint import facts_for
-    from hossctl.plan import Change, Expect
-    from hossctl.plan_json import change_to_dict
-    from hossctl.snapshot import LiveNamespace, make_server_state, make_snapshot
+    from hossctl.plan.changes import Change, Expect
+    from hossctl.plan.fingerprint import facts_for
+    from hossctl.plan.snapshot import LiveNamespace, make_server_state, make_snapshot
+    from hossctl.render.plan_json import change_to_dict
 
     onprem, _ = pair
     onprem.seed_namespace("victim", description="Precious", bucket="victim")

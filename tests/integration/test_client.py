@@ -17,14 +17,14 @@ import jwt as pyjwt
 import pytest
 from ports import dead_url
 
-from hossctl.api import Endpoint, HossClient, client_from
 from hossctl.errors import (
     AuthenticationError,
     HossApiError,
     ServerUnreachableError,
     UnsupportedVersionError,
 )
-from hossctl.transport import RetryBudget
+from hossctl.live.client import Endpoint, HossClient, client_from
+from hossctl.live.transport import RetryBudget
 
 SandboxFactory = Callable[..., Any]
 FAKE_PAT = "hp_" + "Z" * 30

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from hossctl.cli import cli
-from hossctl.demo import run_demo
+from hossctl.commands.demo import run_demo
 
 DEMO_VARS = ("ONPREM_HOSS_URL", "CLOUD_HOSS_URL", "ONPREM_HOSS_PAT", "CLOUD_HOSS_PAT")
 

@@ -47,9 +47,9 @@ from hostile_server import (
     leaks,
 )
 
-from hossctl.api import MAX_LISTED, PAGE_SIZE
+from hossctl.live.client import MAX_LISTED, PAGE_SIZE
+from hossctl.live.transport import MAX_BODY_BYTES
 from hossctl.sanitize import needs_escape
-from hossctl.transport import MAX_BODY_BYTES
 
 SLACK_S = 5.0
 DEADLINE_SLACK_S = 0.5

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from ports import dead_url
 
 from hossctl.cli import cli
-from hossctl.plan import CheckId
+from hossctl.plan.changes import CheckId
 from hossctl.schemas import read_schema_text
 
 SandboxFactory = Callable[..., Any]
@@ -137,7 +137,7 @@ def test_out_saves_the_plan_without_secrets(world: World) -> None:
     assert "LAB_PAT" in saved and world.lab.url in saved
     for secret in (world.lab.admin_pat, world.cloud.admin_pat, "Bearer"):
         assert secret not in saved
-    from hossctl import planfile
+    from hossctl.plan import planfile
 
     loaded = planfile.load(out)
     assert [c.action for c in loaded.plan.changes] == ["create_namespace"]

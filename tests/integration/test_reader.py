@@ -8,10 +8,10 @@ from typing import Any
 
 from ports import dead_url
 
-from hossctl.api import HossClient
-from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.reader import read_datasets, read_snapshot
-from hossctl.snapshot import LiveDataset, LiveSyncTarget, Snapshot
+from hossctl.live.client import HossClient
+from hossctl.live.reader import read_datasets, read_snapshot
+from hossctl.plan.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan.snapshot import LiveDataset, LiveSyncTarget, Snapshot
 from hossctl.urls import normalise_core_url
 
 SandboxFactory = Callable[..., Any]

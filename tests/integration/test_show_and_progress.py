@@ -17,12 +17,12 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from hossctl.apply_run import ApplyOptions, apply_config
 from hossctl.cli import cli
-from hossctl.export import export_servers, parse_sources
-from hossctl.loader import load_config
+from hossctl.commands.apply import ApplyOptions, apply_config
+from hossctl.commands.plan import plan_command, run_plan
+from hossctl.config.loader import load_config
+from hossctl.render.export_yaml import export_servers, parse_sources
 from hossctl.schemas import load_schema
-from hossctl.workflow import plan_command, run_plan
 
 SandboxFactory = Callable[..., Any]
 ERASE = "\r\x1b[K"

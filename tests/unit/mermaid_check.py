@@ -1,7 +1,7 @@
 """A checker for the Mermaid subset hossctl writes, so that golden files prove the diagram parses.
 
 Mermaid itself runs in a browser (its CLI needs a headless Chromium that cannot be fetched
-here), so this checks the grammar of what ``hossctl.graph.to_mermaid`` emits: a
+here), so this checks the grammar of what ``hossctl.render.graph.to_mermaid`` emits: a
 ``flowchart``, balanced ``subgraph``/``end`` blocks, nodes declared once with quoted labels
 before any edge uses them, edges with quoted labels, ``classDef``/``class`` lines naming known
 nodes, and ``linkStyle`` indices that exist.

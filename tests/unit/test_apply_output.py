@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from hossctl.apply_run import progress_line, report_lines, result_document
-from hossctl.executor import ApplyResult, ChangeResult, DuplexLink
-from hossctl.plan import Change
+from hossctl.apply.executor import ApplyResult, ChangeResult, DuplexLink
+from hossctl.commands.apply import progress_line, report_lines, result_document
+from hossctl.plan.changes import Change
 
 EVIL = "evil\x1b]0;PWNED\x07\x1b[2Jx"
 EVIL_SHOWN = "evil\\x1b]0;PWNED\\x07\\x1b[2Jx"

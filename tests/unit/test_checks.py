@@ -10,11 +10,11 @@ import pytest
 import two_servers
 from two_servers import A, B, X, cfg, lns, ns, tgt
 
-from hossctl.checks import _percent, dataset_reads_needed, run_checks
-from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import PlanOptions
-from hossctl.planner import diff, make_plan
-from hossctl.snapshot import (
+from hossctl.plan.changes import PlanOptions
+from hossctl.plan.checks import _percent, dataset_reads_needed, run_checks
+from hossctl.plan.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan.planner import diff, make_plan
+from hossctl.plan.snapshot import (
     LiveDataset,
     LiveNamespace,
     Snapshot,
@@ -501,7 +501,7 @@ def test_dataset_reads_needed(config: Config, live: Snapshot, expected: set[tupl
 
 def test_violations_point_at_the_declaration_they_come_from() -> None:
     """Positions travel from the loader to the checks, so a violation names the config line."""
-    from hossctl.model import Position
+    from hossctl.plan.model import Position
 
     here = Position("hoss.yaml", 7, 7)
     target_at = Position("hoss.yaml", 12, 13)

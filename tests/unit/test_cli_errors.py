@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import hossctl.loader
+import hossctl.config.loader
 from hossctl.cli import cli
 
 
@@ -16,7 +16,7 @@ def _boom(*_args: object, **_kwargs: object) -> None:
 
 
 def test_a_bug_ends_in_one_line_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hossctl.loader, "load_config", _boom)
+    monkeypatch.setattr(hossctl.config.loader, "load_config", _boom)
     result = CliRunner().invoke(cli, ["validate", "-f", "whatever.yaml"])
     assert result.exit_code == 1
     assert "internal error (ValueError: unexpected state)" in result.output
@@ -25,7 +25,7 @@ def test_a_bug_ends_in_one_line_without_traceback(monkeypatch: pytest.MonkeyPatc
 
 
 def test_debug_lets_the_traceback_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hossctl.loader, "load_config", _boom)
+    monkeypatch.setattr(hossctl.config.loader, "load_config", _boom)
     result = CliRunner().invoke(cli, ["--debug", "validate", "-f", "whatever.yaml"])
     assert isinstance(result.exception, ValueError)
 
@@ -72,7 +72,7 @@ def _bug_hostile(*_args: object, **_kwargs: object) -> None:
 def test_an_error_quoting_a_server_is_one_line_with_its_controls_escaped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(hossctl.loader, "load_config", _raise_hostile)
+    monkeypatch.setattr(hossctl.config.loader, "load_config", _raise_hostile)
     result = CliRunner().invoke(cli, ["validate", "-f", "whatever.yaml"])
     assert result.exit_code == 1
     assert result.output == f"Error: server said: {HOSTILE_SHOWN}\n"
@@ -80,7 +80,7 @@ def test_an_error_quoting_a_server_is_one_line_with_its_controls_escaped(
 
 
 def test_the_internal_error_line_escapes_the_exception_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hossctl.loader, "load_config", _bug_hostile)
+    monkeypatch.setattr(hossctl.config.loader, "load_config", _bug_hostile)
     result = CliRunner().invoke(cli, ["validate", "-f", "whatever.yaml"])
     assert result.exit_code == 1
     assert result.output.count("\n") == 1

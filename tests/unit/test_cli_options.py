@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import hossctl.cli
-import hossctl.loader
+import hossctl.config.loader
 from hossctl.cli import cli
 
 
@@ -48,7 +48,7 @@ def logged() -> Iterator[list[str]]:
 def test_debug_is_accepted_before_or_after_the_command(
     monkeypatch: pytest.MonkeyPatch, logged: list[str], args: list[str]
 ) -> None:
-    monkeypatch.setattr(hossctl.loader, "load_config", _boom)
+    monkeypatch.setattr(hossctl.config.loader, "load_config", _boom)
     result = CliRunner().invoke(cli, args)
     assert isinstance(result.exception, ValueError)  # --debug lets the traceback through
     assert logged == ["on"]  # logging configured once, whichever side and however often
@@ -64,7 +64,7 @@ def test_every_command_takes_debug(command: str) -> None:
 
 
 def test_without_debug_a_bug_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hossctl.loader, "load_config", _boom)
+    monkeypatch.setattr(hossctl.config.loader, "load_config", _boom)
     result = CliRunner().invoke(cli, ["validate", "-f", "x.yaml"])
     assert result.exit_code == 1 and "Traceback" not in result.output
 

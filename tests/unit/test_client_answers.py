@@ -7,9 +7,9 @@ import asyncio
 import httpx
 import pytest
 
-from hossctl.api import HossClient, body_excerpt, is_json_content_type
 from hossctl.errors import HossApiError, MalformedAnswerError
-from hossctl.transport import Answer
+from hossctl.live.client import HossClient, body_excerpt, is_json_content_type
+from hossctl.live.transport import Answer
 
 PAT = "hp_" + "S" * 30
 URL = "http://127.0.0.1:9/core/v1/namespace/raw/dataset/"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hossctl.transport import backoff_delay, retry_after_seconds
+from hossctl.live.transport import backoff_delay, retry_after_seconds
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from hossctl.auth import REDACTED, TokenFormatError, TokenTimes, redact, token_times
+from hossctl.live.auth import REDACTED, TokenFormatError, TokenTimes, redact, token_times
 
 
 def _token(claims: dict[str, object]) -> str:

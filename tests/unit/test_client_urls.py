@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hossctl.api import HossClient, core_path, quote_segment, version_supported
+from hossctl.live.client import HossClient, core_path, quote_segment, version_supported
 from hossctl.urls import is_addressable
 
 

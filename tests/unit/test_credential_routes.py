@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from hossctl.auth import CredentialRouteError, credential_routes, insecure_notice
-from hossctl.transport import RetryBudget, is_loopback, origin
+from hossctl.live.auth import CredentialRouteError, credential_routes, insecure_notice
+from hossctl.live.transport import RetryBudget, is_loopback, origin
 
 HTTPS = "https://hoss.example.org"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hossctl.apply.executor import Schedule
 from hossctl.errors import HossctlError
-from hossctl.executor import Schedule
-from hossctl.plan import Change
+from hossctl.plan.changes import Change
 
 
 def _changes(spec: dict[str, tuple[str, ...]]) -> list[Change]:

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, cast
 
-from hossctl.api import HossClient
+from hossctl.apply.executor import ApplyResult, ChangeResult, execute
 from hossctl.errors import HossApiError
-from hossctl.executor import ApplyResult, ChangeResult, execute
-from hossctl.plan import Change, Expect, Plan
-from hossctl.snapshot import LiveNamespace, LiveSyncTarget
+from hossctl.live.client import HossClient
+from hossctl.plan.changes import Change, Expect, Plan
+from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget
 
 URL_B = "http://b.example/core/v1"
 URL_A = "http://a.example/core/v1"

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hossctl.errors import HossctlError
-from hossctl.export import ExportSource, is_url_segment, parse_sources, render_export
+from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
+from hossctl.render.export_yaml import ExportSource, is_url_segment, parse_sources, render_export
 from hossctl.sanitize import needs_escape
-from hossctl.snapshot import LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
 
 A = ExportSource("onprem", "http://a.example:8000", "http://a.example:8000/core/v1")
 B = ExportSource("cloud", "https://b.example", "https://b.example/core/v1", "CLOUD_PAT")

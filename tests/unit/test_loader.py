@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from hossctl.cli import cli
-from hossctl.loader import ConfigError, load_config
-from hossctl.model import Config, Diagnostic
+from hossctl.config.loader import ConfigError, load_config
+from hossctl.plan.model import Config, Diagnostic
 
 PAT = "hp_" + "A1b2C3d4E5" * 3
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"

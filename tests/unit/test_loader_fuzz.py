@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hossctl.loader import ConfigError, load_config
-from hossctl.model import Config
+from hossctl.config.loader import ConfigError, load_config
+from hossctl.plan.model import Config
 
 VALID = (Path(__file__).parents[2] / "examples" / "two-servers-duplex" / "hoss.yaml").read_text(
     encoding="utf-8"

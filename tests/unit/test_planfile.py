@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from hossctl.errors import HossctlError
-from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import Plan
-from hossctl.planfile import load, save
-from hossctl.planner import make_plan
-from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
+from hossctl.plan.changes import Plan
+from hossctl.plan.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan.planfile import load, save
+from hossctl.plan.planner import make_plan
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
 
 A = "http://a.test/core/v1"
 B = "https://b.test/core/v1"

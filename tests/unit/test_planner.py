@@ -7,10 +7,10 @@ from collections.abc import Iterable
 import pytest
 from two_servers import A, B, X, absent, cfg, lns, ns, snap, tgt
 
-from hossctl.model import Config, Namespace
-from hossctl.plan import Change
-from hossctl.planner import diff, make_plan
-from hossctl.snapshot import (
+from hossctl.plan.changes import Change
+from hossctl.plan.model import Config, Namespace
+from hossctl.plan.planner import diff, make_plan
+from hossctl.plan.snapshot import (
     Snapshot,
     make_server_state,
     make_snapshot,

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 from two_servers import A, B, X
 
-from hossctl.fingerprint import facts_for
-from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.planner import diff
-from hossctl.snapshot import (
+from hossctl.plan.fingerprint import facts_for
+from hossctl.plan.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan.planner import diff
+from hossctl.plan.snapshot import (
     LiveDataset,
     LiveNamespace,
     LiveSyncTarget,

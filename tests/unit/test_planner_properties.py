@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from two_servers import CORE, A, B, X
 
-from hossctl.checks import dataset_reads_needed
-from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import Change, Plan
-from hossctl.planner import diff, make_plan
-from hossctl.snapshot import (
+from hossctl.plan.changes import Change, Plan
+from hossctl.plan.checks import dataset_reads_needed
+from hossctl.plan.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan.planner import diff, make_plan
+from hossctl.plan.snapshot import (
     LiveDataset,
     LiveNamespace,
     LiveSyncTarget,

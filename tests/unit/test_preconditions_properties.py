@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 from test_planner_properties import NAMES, TYPES, World, worlds
 from two_servers import CORE
 
-from hossctl.checks import dataset_reads_needed
-from hossctl.plan import Change, PlanOptions
-from hossctl.planner import diff, make_plan
-from hossctl.preconditions import Found, moved
-from hossctl.snapshot import LiveDataset, LiveSyncTarget
+from hossctl.apply.preconditions import Found, moved
+from hossctl.plan.changes import Change, PlanOptions
+from hossctl.plan.checks import dataset_reads_needed
+from hossctl.plan.planner import diff, make_plan
+from hossctl.plan.snapshot import LiveDataset, LiveSyncTarget
 
 Attrs = tuple[str, str, str]
 Row = tuple[str, str, str]

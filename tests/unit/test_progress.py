@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from hossctl.progress import NO_PROGRESS, StatusLine, status_line
+from hossctl.render.progress import NO_PROGRESS, StatusLine, status_line
 
 ERASE = "\r\x1b[K"
 
@@ -94,9 +94,9 @@ def test_disabled_it_counts_but_draws_nothing_and_println_is_plain() -> None:
 
 
 def test_a_line_wider_than_the_terminal_is_cut_so_it_cannot_wrap(monkeypatch: pytest.MonkeyPatch) -> None:
-    import hossctl.progress
+    import hossctl.render.progress
 
-    monkeypatch.setattr(hossctl.progress, "width", lambda stream: 20)
+    monkeypatch.setattr(hossctl.render.progress, "width", lambda stream: 20)
     stream, clock = Tty(), Clock()
     line = _line(stream, clock)
     line.advance()

@@ -8,12 +8,12 @@ import re
 import jsonschema
 import pytest
 
-from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import Change, Plan, Violation
-from hossctl.planner import make_plan
-from hossctl.render import render_json, render_markdown, render_text
+from hossctl.plan.changes import Change, Plan, Violation
+from hossctl.plan.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan.planner import make_plan
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
+from hossctl.render.text import render_json, render_markdown, render_text
 from hossctl.schemas import load_schema
-from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
 
 A = "http://a.test/core/v1"
 B = "https://b.test/core/v1"

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from mermaid_check import MermaidError, check_mermaid
 
-from hossctl.graph import config_graph, to_dot, to_mermaid
-from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import Plan
-from hossctl.planner import make_plan
-from hossctl.render import render_markdown, render_text
-from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
+from hossctl.plan.changes import Plan
+from hossctl.plan.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan.planner import make_plan
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
+from hossctl.render.graph import config_graph, to_dot, to_mermaid
+from hossctl.render.text import render_markdown, render_text
 
 GOLDEN = Path(__file__).parent / "golden"
 ONPREM = "https://hoss.lab.example/core/v1"

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from hossctl.terminal import can_redraw, isatty, use_color
+from hossctl.render.terminal import can_redraw, isatty, use_color
 
 
 class Stream(io.StringIO):

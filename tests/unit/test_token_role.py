@@ -11,10 +11,10 @@ from typing import Any
 import jwt as pyjwt
 import pytest
 
-from hossctl.api import HossClient
-from hossctl.auth import token_role
+from hossctl.commands.plan import require_admin_role
 from hossctl.errors import HossctlError
-from hossctl.workflow import require_admin_role
+from hossctl.live.auth import token_role
+from hossctl.live.client import HossClient
 
 KEY = "a signing key hossctl never needs, 32+ bytes long"
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from hossctl.transport import INFLATE_STEP, _BadEncoding, _Decoder
+from hossctl.live.transport import INFLATE_STEP, _BadEncoding, _Decoder
 
 BODY = b'[{"name": "default", "description": "d"}]' * 1000
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from hossctl.cli import cli
-from hossctl.model import RULES
+from hossctl.plan.model import RULES
 from hossctl.schemas import load_schema
 
 HEAD = "version: 1\nservers:\n"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hossctl import wire
-from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
+from hossctl.live import wire
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 
 STORE = {
     "name": "default",

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.snapshot import (
+from hossctl.plan.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan.snapshot import (
     LiveDataset,
     LiveNamespace,
     LiveSyncTarget,

@@ -15,13 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from hossctl.config.interpolate import interpolate
+from hossctl.config.semantics import CheckedDocument, build_config
+from hossctl.config.structure import check_structure
+from hossctl.config.yamlsource import MAX_BYTES, Document, PathKey, load_yaml
 from hossctl.errors import HossctlError
-from hossctl.interpolate import interpolate
-from hossctl.model import Config, Diagnostic
+from hossctl.plan.model import Config, Diagnostic
 from hossctl.secretscan import looks_like_token, redact
-from hossctl.semantics import CheckedDocument, build_config
-from hossctl.structure import check_structure
-from hossctl.yamlsource import MAX_BYTES, Document, PathKey, load_yaml
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 _TOKEN_ADVICE = (

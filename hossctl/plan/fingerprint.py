@@ -18,9 +18,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from hossctl.model import Config
-from hossctl.plan import Change
-from hossctl.snapshot import LiveNamespace, Snapshot
+from hossctl.plan.changes import Change
+from hossctl.plan.model import Config
+from hossctl.plan.snapshot import LiveNamespace, Snapshot
 
 
 def _digest(value: Any) -> str:

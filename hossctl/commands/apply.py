@@ -24,20 +24,20 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from hossctl.apply.executor import ApplyResult, ChangeResult, Stop, connections_for, execute
+from hossctl.commands.plan import PlanRun, compute_plan, reading_label, transport_notices
 from hossctl.errors import HossctlError
-from hossctl.executor import ApplyResult, ChangeResult, Stop, connections_for, execute
-from hossctl.labels import label
-from hossctl.model import Config
-from hossctl.plan import Change, Plan, PlanOptions
-from hossctl.progress import StatusLine, status_line
+from hossctl.live.transport import DEFAULT_TIMEOUT_S
+from hossctl.plan.changes import Change, Plan, PlanOptions
+from hossctl.plan.model import Config
+from hossctl.plan.snapshot import LiveNamespace, Snapshot
+from hossctl.render.labels import label
+from hossctl.render.progress import StatusLine, status_line
+from hossctl.render.terminal import isatty, use_color
 from hossctl.sanitize import json_text, printable
-from hossctl.snapshot import LiveNamespace, Snapshot
-from hossctl.terminal import isatty, use_color
-from hossctl.transport import DEFAULT_TIMEOUT_S
-from hossctl.workflow import PlanRun, compute_plan, reading_label, transport_notices
 
 if TYPE_CHECKING:
-    from hossctl.api import HossClient
+    from hossctl.live.client import HossClient
 
 @dataclass(frozen=True)
 class ApplyOptions:
@@ -83,7 +83,7 @@ def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
     the human approved. So after ``yes`` the servers are read and planned again, and
     apply goes ahead only if that plan is exactly the one shown.
     """
-    from hossctl.loader import load_config
+    from hossctl.config.loader import load_config
 
     config = load_config(list(paths))
     for warning in config.warnings:
@@ -118,8 +118,8 @@ def apply_config(paths: Sequence[str], options: ApplyOptions) -> int:
 
 def moves_while_waiting(before: PlanRun, after: PlanRun) -> list[str]:
     """What moved between the plan a human approved and the one made after the approval."""
-    from hossctl.planfile import differences
-    from hossctl.preconditions import namespace_moves
+    from hossctl.apply.preconditions import namespace_moves
+    from hossctl.plan.planfile import differences
 
     found = differences(before.plan, after.plan)
     if not found and not after.plan.errors:
@@ -149,9 +149,9 @@ def apply_planfile(path: str, paths: Sequence[str], options: ApplyOptions) -> in
     servers, URLs and PAT variables come from the config, and the plan is made again
     against freshly read servers, with every safety check, using apply's own options.
     """
-    from hossctl.fingerprint import config_digest
-    from hossctl.loader import load_config
-    from hossctl.planfile import differences, load
+    from hossctl.config.loader import load_config
+    from hossctl.plan.fingerprint import config_digest
+    from hossctl.plan.planfile import differences, load
 
     saved = load(path)
     _refuse_violations(saved.plan, planfile=path)
@@ -201,7 +201,7 @@ def apply_planfile(path: str, paths: Sequence[str], options: ApplyOptions) -> in
 def _clients(config: Config, options: ApplyOptions) -> contextlib.AbstractAsyncContextManager[
     dict[str, HossClient]
 ]:
-    from hossctl.api import ClientOptions, endpoint_of, open_clients
+    from hossctl.live.client import ClientOptions, endpoint_of, open_clients
 
     client_options = ClientOptions(
         ca_bundle=options.ca_bundle, timeout=options.timeout, connections=connections_for(options.parallelism)
@@ -210,7 +210,7 @@ def _clients(config: Config, options: ApplyOptions) -> contextlib.AbstractAsyncC
 
 
 def _show_plan(plan: Plan, out: _Output, notices: Sequence[str] = ()) -> None:
-    from hossctl.render import render_text
+    from hossctl.render.text import render_text
     from hossctl.sanitize import printable
 
     text = "".join(f"{printable(n)}\n\n" for n in notices) + render_text(plan, color=out.color)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hossctl.model import Config, Diagnostic
+from hossctl.plan.model import Config, Diagnostic
 from hossctl.sanitize import json_text
 
 FORMAT_VERSION = 1
@@ -32,7 +32,7 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, Any]:
 
 def document(diagnostics: Sequence[Diagnostic], config: Config | None) -> dict[str, Any]:
     """The document for a config that loaded (``config``, with its warnings) or did not (None)."""
-    from hossctl.loader import summary_counts
+    from hossctl.config.loader import summary_counts
 
     return {
         "format_version": FORMAT_VERSION,

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from hossctl.model import (
+from hossctl.config.structure import did_you_mean, quote, show
+from hossctl.config.yamlsource import Document, PathKey
+from hossctl.plan.model import (
     DEFAULT_DELETE_THRESHOLD,
     DEFAULT_PAT_ENV,
     Config,
@@ -21,9 +23,7 @@ from hossctl.model import (
     Server,
     SyncTarget,
 )
-from hossctl.structure import did_you_mean, quote, show
 from hossctl.urls import CORE_PATH, InvalidURL, normalise_core_url
-from hossctl.yamlsource import Document, PathKey
 
 _SERVER_FIELDS = ("url", "pat_env", "prune", "delete_threshold", "auth_url", "allow_insecure_http")
 

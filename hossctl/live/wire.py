@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 
 DELETE_STATUSES = ("NOT_SCHEDULED", "SCHEDULED", "IN_PROGRESS", "ERROR")
 SHOWN_VALUE_CHARS = 40

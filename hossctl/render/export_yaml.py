@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from hossctl.errors import HossctlError
-from hossctl.model import DEFAULT_PAT_ENV
+from hossctl.plan.model import DEFAULT_PAT_ENV
+from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget, Snapshot
 from hossctl.sanitize import needs_escape, printable
-from hossctl.snapshot import LiveNamespace, LiveSyncTarget, Snapshot
 from hossctl.urls import InvalidURL, base_url, normalise_core_url
 
 if TYPE_CHECKING:
-    from hossctl.api import ClientOptions
+    from hossctl.live.client import ClientOptions
 
 # The schema's ``$id``; ``hossctl schema`` prints the same document for offline editors.
 _SERVER_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -391,10 +391,10 @@ def export_servers(
     import asyncio
     import sys
 
-    from hossctl.api import ClientOptions, Endpoint, open_clients
-    from hossctl.model import Config, Server
-    from hossctl.progress import status_line
-    from hossctl.reader import read_snapshot
+    from hossctl.live.client import ClientOptions, Endpoint, open_clients
+    from hossctl.live.reader import read_snapshot
+    from hossctl.plan.model import Config, Server
+    from hossctl.render.progress import status_line
 
     config = Config(
         servers=tuple(Server(key=s.key, url=s.url, core_url=s.core_url, pat_env=s.pat_env) for s in sources)

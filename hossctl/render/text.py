@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hossctl import labels
-from hossctl.plan import Change, Plan, Violation
-from hossctl.plan_json import plan_to_dict
+from hossctl.plan.changes import Change, Plan, Violation
+from hossctl.render import labels
+from hossctl.render.plan_json import plan_to_dict
 from hossctl.sanitize import json_text, markdown_text, printable
 from hossctl.urls import try_normalise_core_url
 
@@ -281,7 +281,7 @@ _SUMMARY_ROWS = (
 
 def render_markdown(plan: Plan) -> str:
     """The plan as a PR comment: a summary, a picture of the affected links, then every change."""
-    from hossctl.graph import plan_graph, to_mermaid
+    from hossctl.render.graph import plan_graph, to_mermaid
 
     lines = ["### hossctl plan", ""]
     partial = partial_line(plan)

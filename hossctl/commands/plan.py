@@ -12,15 +12,15 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from hossctl import checks, planner
-from hossctl.api import ClientOptions, HossClient, endpoint_of, open_clients
 from hossctl.errors import HossctlError
-from hossctl.model import Config
-from hossctl.plan import Plan, PlanOptions
-from hossctl.progress import NO_PROGRESS, Progress
-from hossctl.reader import read_datasets, read_snapshot
+from hossctl.live.client import ClientOptions, HossClient, endpoint_of, open_clients
+from hossctl.live.reader import read_datasets, read_snapshot
+from hossctl.plan import checks, planner
+from hossctl.plan.changes import Plan, PlanOptions
+from hossctl.plan.model import Config
+from hossctl.plan.snapshot import Snapshot
+from hossctl.render.progress import NO_PROGRESS, Progress
 from hossctl.sanitize import printable
-from hossctl.snapshot import Snapshot
 
 ADMIN_ROLES = frozenset({"admin", "service"})
 
@@ -134,7 +134,7 @@ def run_plan(
 
 def transport_notices(config: Config) -> list[str]:
     """What a plan says on its first line: servers whose credentials cross the network unencrypted."""
-    from hossctl.auth import insecure_notice
+    from hossctl.live.auth import insecure_notice
 
     notices = (insecure_notice(s.key, s.url, s.allow_insecure_http) for s in config.servers)
     return [notice for notice in notices if notice is not None]
@@ -186,11 +186,12 @@ def plan_command(
     gives one JSON document on stdout, the diagnostics of ``validate --json``, so a CI
     step that parses stdout has something to parse in every case it can act on.
     """
-    from hossctl import planfile, render
-    from hossctl.loader import ConfigError, load_config
-    from hossctl.progress import status_line
+    from hossctl.config.loader import ConfigError, load_config
+    from hossctl.plan import planfile
+    from hossctl.render import text as render
+    from hossctl.render.progress import status_line
+    from hossctl.render.terminal import use_color
     from hossctl.sanitize import markdown_text
-    from hossctl.terminal import use_color
 
     if conflicting_outputs:
         raise HossctlError("--json and --markdown cannot be combined: choose one output format")
@@ -198,7 +199,7 @@ def plan_command(
         config = load_config(list(paths))
     except ConfigError as exc:
         if output == "json":
-            from hossctl.diagnostics_json import render as render_diagnostics
+            from hossctl.render.diagnostics_json import render as render_diagnostics
 
             _write(render_diagnostics(exc.diagnostics, None))
         raise
@@ -238,7 +239,7 @@ def plan_command(
         return 1
     if out:
         servers = {server.key: (server.url, server.pat_env) for server in config.servers}
-        from hossctl.fingerprint import config_digest
+        from hossctl.plan.fingerprint import config_digest
 
         planfile.save(out, plan, servers, config_digest=config_digest(config), config_files=list(paths))
         shown = printable(out)

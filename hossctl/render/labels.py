@@ -8,7 +8,7 @@ each output escapes them for its own medium (``sanitize``).
 
 from __future__ import annotations
 
-from hossctl.plan import Change
+from hossctl.plan.changes import Change
 from hossctl.urls import try_normalise_core_url
 
 

@@ -12,12 +12,11 @@ from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from hossctl import wire
-from hossctl.api import HossClient, probe_discover
 from hossctl.errors import HossApiError, HossctlError
-from hossctl.model import Config
-from hossctl.progress import NO_PROGRESS, Progress
-from hossctl.snapshot import (
+from hossctl.live import wire
+from hossctl.live.client import HossClient, probe_discover
+from hossctl.plan.model import Config
+from hossctl.plan.snapshot import (
     LiveDataset,
     LiveNamespace,
     LiveSyncTarget,
@@ -26,6 +25,7 @@ from hossctl.snapshot import (
     make_server_state,
     make_snapshot,
 )
+from hossctl.render.progress import NO_PROGRESS, Progress
 from hossctl.urls import is_addressable, try_normalise_core_url
 
 _T = TypeVar("_T")

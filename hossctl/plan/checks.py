@@ -11,9 +11,9 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from hossctl.model import Config
-from hossctl.plan import Change, CheckId, PlanOptions, Violation
-from hossctl.snapshot import LiveDataset, LiveNamespace, Snapshot
+from hossctl.plan.changes import Change, CheckId, PlanOptions, Violation
+from hossctl.plan.model import Config
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, Snapshot
 from hossctl.urls import try_normalise_core_url
 
 NsRef = tuple[str, str]

@@ -23,15 +23,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from hossctl import wire
-from hossctl.auth import (
-    JWT_ENV,
-    CredentialRouteError,
-    TokenSource,
-    check_plain_http,
-    credential_routes,
-    redact,
-)
 from hossctl.errors import (
     NOT_FOUND_ERROR,
     AuthenticationError,
@@ -42,8 +33,16 @@ from hossctl.errors import (
     UnaddressableNameError,
     UnsupportedVersionError,
 )
-from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
-from hossctl.transport import (
+from hossctl.live import wire
+from hossctl.live.auth import (
+    JWT_ENV,
+    CredentialRouteError,
+    TokenSource,
+    check_plain_http,
+    credential_routes,
+    redact,
+)
+from hossctl.live.transport import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     DEFAULT_TIMEOUT_S,
@@ -54,11 +53,12 @@ from hossctl.transport import (
     Transport,
     TransportFailure,
 )
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 from hossctl.urls import CORE_PATH, InvalidURL, is_addressable
 from hossctl.urls import base_url as _base_of
 
 if TYPE_CHECKING:
-    from hossctl.model import Server
+    from hossctl.plan.model import Server
 
 __all__ = [
     "JWT_ENV",

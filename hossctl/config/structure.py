@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from hossctl.model import Diagnostic
+from hossctl.config.yamlsource import Document, PathKey
+from hossctl.plan.model import Diagnostic
 from hossctl.secretscan import redact
-from hossctl.yamlsource import Document, PathKey
 
 _SECRET_WORDS = ("token", "pat", "password", "secret", "jwt", "key")
 _TYPE_WORDS = {

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
+from hossctl.render.terminal import can_redraw, width
 from hossctl.sanitize import printable
-from hossctl.terminal import can_redraw, width
 
 _ERASE = "\r\x1b[K"
 

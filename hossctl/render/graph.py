@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hossctl.model import Config
-from hossctl.plan import Change, Plan
+from hossctl.plan.changes import Change, Plan
+from hossctl.plan.model import Config
 from hossctl.sanitize import printable
 from hossctl.urls import try_normalise_core_url
 

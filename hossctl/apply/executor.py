@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from hossctl.api import HossClient
+from hossctl.apply.preconditions import Found, moved
 from hossctl.errors import HossApiError, HossctlError, ServerUnreachableError
-from hossctl.plan import Change, Plan, Summary
-from hossctl.preconditions import Found, moved
-from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
+from hossctl.live.client import HossClient
+from hossctl.plan.changes import Change, Plan, Summary
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 
 Status = Literal["done", "failed", "blocked", "skipped", "unknown"]
 T = TypeVar("T")

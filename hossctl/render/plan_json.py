@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, cast
 
-from hossctl.plan import Change, Expect, Plan, Row, Violation
+from hossctl.plan.changes import Change, Expect, Plan, Row, Violation
 
 FORMAT_VERSION = 1
 SCHEMA = "plan.schema.json"

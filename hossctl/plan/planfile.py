@@ -22,8 +22,14 @@ from types import MappingProxyType
 from typing import Any
 
 from hossctl.errors import HossctlError
-from hossctl.plan import Plan
-from hossctl.plan_json import FORMAT_VERSION, PlanFormatError, change_to_dict, plan_from_dict, plan_to_dict
+from hossctl.plan.changes import Plan
+from hossctl.render.plan_json import (
+    FORMAT_VERSION,
+    PlanFormatError,
+    change_to_dict,
+    plan_from_dict,
+    plan_to_dict,
+)
 from hossctl.sanitize import json_text
 
 KIND = "hossctl-plan"

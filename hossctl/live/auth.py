@@ -18,9 +18,9 @@ from typing import Any
 import jwt
 
 from hossctl.errors import AuthenticationError, HossApiError
+from hossctl.live.transport import RETRY_STATUSES, Answer, Transport, TransportFailure, is_loopback, origin
 from hossctl.secretscan import REDACTED
 from hossctl.secretscan import redact as _redact
-from hossctl.transport import RETRY_STATUSES, Answer, Transport, TransportFailure, is_loopback, origin
 
 JWT_ENV = "HOSS_JWT"
 
@@ -320,7 +320,7 @@ def _id_token(answer: Answer) -> tuple[str | None, str]:
     """The exchange answer's ``id_token``, or None and what was wrong (never quoting the body)."""
     import json
 
-    from hossctl import wire
+    from hossctl.live import wire
 
     ctype = answer.content_type
     if ctype is None or ctype.split(";", 1)[0].strip().lower() != "application/json":

@@ -37,11 +37,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from hossctl.checks import run_checks
-from hossctl.fingerprint import facts_for
-from hossctl.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan import ACTIONS, Action, Change, DatasetRule, Expect, Plan, PlanOptions, ReasonCode
-from hossctl.snapshot import LiveNamespace, LiveSyncTarget, ServerState, Snapshot
+from hossctl.plan.changes import ACTIONS, Action, Change, DatasetRule, Expect, Plan, PlanOptions, ReasonCode
+from hossctl.plan.checks import run_checks
+from hossctl.plan.fingerprint import facts_for
+from hossctl.plan.model import Config, Namespace, Server, SyncTarget
+from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget, ServerState, Snapshot
 from hossctl.urls import is_addressable
 
 ATTRIBUTES: tuple[str, ...] = ("description", "object_store", "bucket")

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hossctl.plan import Change, Expect, Row
-from hossctl.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
+from hossctl.plan.changes import Change, Expect, Row
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 
 _ATTRIBUTE_NAMES = ("description", "object_store", "bucket")
 

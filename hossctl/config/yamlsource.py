@@ -19,7 +19,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-from hossctl.model import Diagnostic, Position
+from hossctl.plan.model import Diagnostic, Position
 from hossctl.secretscan import redact
 
 PathKey = tuple[str | int, ...]

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hossctl.model import Diagnostic
-from hossctl.yamlsource import Document, PathKey
+from hossctl.config.yamlsource import Document, PathKey
+from hossctl.plan.model import Diagnostic
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
 
