@@ -7,6 +7,7 @@ Kept thin and cheap to import: every command imports what it needs inside its bo
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import click
@@ -448,7 +449,24 @@ def demo() -> None:
     """Walk through validate, plan, apply and a blocked change on two throw-away sandbox servers."""
     from hossctl.commands.demo import run_demo
 
-    run_demo()
+    run_demo(_run_nested)
+
+
+def _run_nested(args: Sequence[str]) -> int:
+    """Run one hossctl command in this process and return its exit code (for the demo)."""
+    try:
+        result = cli.main(args=list(args), prog_name="hossctl", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        raise KeyboardInterrupt from None
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    code = result if isinstance(result, int) else 0
+    if code == 130:  # the nested command caught a Ctrl-C: stop the whole demo
+        raise KeyboardInterrupt
+    return code
 
 
 @cli.command()

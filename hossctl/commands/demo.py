@@ -151,27 +151,12 @@ def _working_directory(path: str) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _run_cli(args: Sequence[str]) -> int:
-    """Run one hossctl command in this process and return its exit code."""
-    from hossctl.cli import cli
+def run_demo(run: Callable[[Sequence[str]], int], echo: Callable[[str], None] = click.echo) -> int:
+    """Walk through validate, plan, apply, plan, a blocked destructive change and export.
 
-    try:
-        result = cli.main(args=list(args), prog_name="hossctl", standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.Abort:
-        raise KeyboardInterrupt from None
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    code = result if isinstance(result, int) else 0
-    if code == 130:  # the nested command caught a Ctrl-C: stop the whole demo
-        raise KeyboardInterrupt
-    return code
-
-
-def run_demo(echo: Callable[[str], None] = click.echo, run: Callable[[Sequence[str]], int] = _run_cli) -> int:
-    """Walk through validate, plan, apply, plan, a blocked destructive change and export."""
+    ``run`` runs one hossctl command and returns its exit code. The CLI passes its own, so
+    this module never imports the CLI that imports it.
+    """
     from hossctl.sandbox import Sandbox
 
     def say(text: str) -> None:
