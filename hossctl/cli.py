@@ -589,7 +589,7 @@ def sandbox(
 )
 def validate(files: tuple[str, ...], as_json: bool) -> None:
     """Check config files offline: structure, references and safety rules (no network)."""
-    from hossctl.config.loader import ConfigError, load_config, summary_line
+    from hossctl.config.loader import ConfigError, config_summary, load_config
 
     try:
         config = load_config(_config_paths(files))
@@ -608,7 +608,7 @@ def validate(files: tuple[str, ...], as_json: bool) -> None:
 
         click.echo(render(config.warnings, config), nl=False)
         return
-    click.echo(summary_line(config))
+    click.echo(config_summary(config))
 
 
 @cli.command()

@@ -72,7 +72,7 @@ def summary_counts(config: Config) -> dict[str, int]:
     return {"servers": len(config.servers), "namespaces": namespaces, "sync_links": len(links)}
 
 
-def summary_line(config: Config) -> str:
+def config_summary(config: Config) -> str:
     """``Valid: 2 servers, 14 namespaces, 3 sync links.`` (the counts of ``summary_counts``)."""
     counts = summary_counts(config)
     return (

@@ -68,7 +68,9 @@ class _ServerDecl:
     namespaces: dict[str, _NamespaceDecl] = field(default_factory=dict)
 
 
-class _Builder:
+class _ConfigBuilder:
+    """Merges the checked documents' servers and namespaces into one Config, collecting diagnostics."""
+
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.servers: dict[str, _ServerDecl] = {}
@@ -381,7 +383,7 @@ class _TargetResolver:
         self.owners = owners
 
     def resolve(
-        self, target: str, doc: Document, path: PathKey, builder: _Builder
+        self, target: str, doc: Document, path: PathKey, builder: _ConfigBuilder
     ) -> tuple[str | None, str] | None:
         if target in self.keys:
             core = self.core_urls.get(target)
@@ -426,7 +428,7 @@ def _parse_url(url: str, allow_core_path: bool) -> tuple[str | None, str | None]
 
 def build_config(sources: list[CheckedDocument]) -> tuple[Config, list[Diagnostic]]:
     """Merge the documents into one Config; diagnostics hold semantic errors and warnings."""
-    builder = _Builder()
+    builder = _ConfigBuilder()
     for source in sources:
         builder.add(source)
     config = builder.build()

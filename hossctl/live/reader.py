@@ -218,4 +218,4 @@ async def read_datasets(
         servers[key] = make_server_state(
             state.key, state.core_url, state.version, state.object_stores, namespaces
         )
-    return make_snapshot(servers, snapshot.reachable, snapshot.remote_namespaces)
+    return make_snapshot(servers, snapshot.reachable)

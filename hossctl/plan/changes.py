@@ -75,6 +75,7 @@ REASON_CODES: tuple[ReasonCode, ...] = (
 
 DatasetRule = Literal["none", "none-syncing", "none-duplex"]
 Row = tuple[str, str, str]  # exact target_core_service, target namespace, sync type
+NsRef = tuple[str, str]  # (server key, namespace name)
 
 
 @dataclass(frozen=True)

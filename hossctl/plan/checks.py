@@ -1,7 +1,7 @@
 """Safety checks: which planned changes would hurt data or crash the sync service.
 
 The checks read only the changes, the config and the snapshot (pure). A check that needs
-facts the snapshot lacks (datasets not read, a target that could not be listed) does not
+facts the snapshot lacks (datasets not read, a target that was not contacted) does not
 pass silently: unread datasets are an error, an unverifiable target is a warning.
 """
 
@@ -11,12 +11,11 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from hossctl.plan.changes import Change, CheckId, PlanOptions, Violation
+from hossctl.plan.changes import Change, CheckId, NsRef, PlanOptions, Violation
 from hossctl.plan.model import Config
 from hossctl.plan.snapshot import LiveDataset, LiveNamespace, Snapshot
 from hossctl.urls import try_normalise_core_url
 
-NsRef = tuple[str, str]
 _UNREADABLE_FIX = (
     "make sure this server's credentials can list the namespace's datasets and that nothing between hossctl "
     "and the server (a proxy, a login page) changes its answers, then plan again"
@@ -363,7 +362,7 @@ class _Checker:
                 "or remove the duplex link from the config",
                 sev,
             )
-        managed = c.target_server if c.target_server is not None else None
+        managed = c.target_server
         if managed is None:
             found = self.config.server_by_core_url(try_normalise_core_url(url))
             managed = found.key if found is not None else None
@@ -395,24 +394,8 @@ class _Checker:
                 "plan again with the target declared in the config so that it is checked",
                 "warning",
             )
-        known = self.snapshot.remote_namespaces.get(canonical)
-        if known is not None:
-            if tn not in known:
-                self.flag(
-                    "target-namespace-missing", c,
-                    f"sync from {self.where(c)} targets namespace {tn!r} on {url}, "
-                    "which does not exist there",
-                    f"create namespace {tn!r} on {url} first, or fix the sync target's namespace",
-                    sev,
-                )
-        elif reachable is True:
-            self.flag(
-                "target-namespace-missing", c,
-                f"sync from {self.where(c)} targets namespace {tn!r} on {url}, whose namespaces could not "
-                "be listed, so its existence could not be verified",
-                f"make sure namespace {tn!r} exists on {url} before applying",
-                "warning",
-            )
+        # A server not managed here is only probed, never read (hossctl holds no credentials
+        # there), so whether namespace ``tn`` exists on it is not checked.
 
 
 def run_checks(

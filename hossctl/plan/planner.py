@@ -37,7 +37,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from hossctl.plan.changes import ACTIONS, Action, Change, DatasetRule, Expect, Plan, PlanOptions, ReasonCode
+from hossctl.plan.changes import (
+    ACTIONS,
+    Action,
+    Change,
+    DatasetRule,
+    Expect,
+    NsRef,
+    Plan,
+    PlanOptions,
+    ReasonCode,
+)
 from hossctl.plan.checks import run_checks
 from hossctl.plan.fingerprint import facts_for
 from hossctl.plan.model import Config, Namespace, Server, SyncTarget
@@ -47,14 +57,15 @@ from hossctl.urls import is_addressable
 ATTRIBUTES: tuple[str, ...] = ("description", "object_store", "bucket")
 _PHASE: dict[Action, int] = {action: i for i, action in enumerate(ACTIONS)}
 
-NsRef = tuple[str, str]  # (server key, namespace name)
 SyncKey = tuple[str, str]  # (canonical core URL, target namespace)
 
 
 @dataclass(eq=False)
 class _Draft:
     """A change before its id and dependencies are fixed: dependencies point at drafts, because
-    ids are only unique once every change is known (odd names may collide and get a suffix)."""
+    ids are only unique once every change is known (odd names may collide and get a suffix).
+    ``change`` holds every other field, so nothing here mirrors ``Change``; ``finish`` fills in
+    ``id`` and ``depends_on``."""
 
     change: Change  # complete but for ``id`` and ``depends_on``
     base_id: str
@@ -120,7 +131,9 @@ def _target_label(core_url: str, target_server: str | None, namespace: str) -> s
     return f"{target_server or core_url}#{namespace}"
 
 
-class _Builder:
+class _PlanBuilder:
+    """Collects the drafts of ``diff``'s changes, then links and orders them into the plan's changes."""
+
     def __init__(self, config: Config, snapshot: Snapshot) -> None:
         self.config = config
         self.snapshot = snapshot
@@ -436,7 +449,7 @@ class _Builder:
 
 def diff(config: Config, snapshot: Snapshot) -> tuple[Change, ...]:
     """Every change that turns the live state into the desired one, in a valid execution order."""
-    builder = _Builder(config, snapshot)
+    builder = _PlanBuilder(config, snapshot)
     pruned = builder.pruned()
     for server in config.servers:
         builder.plan_namespaces(server, pruned)

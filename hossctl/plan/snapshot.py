@@ -64,38 +64,28 @@ class ServerState:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Live state of every managed server, plus what is known of sync target servers.
+    """Live state of every managed server, plus the reachability of sync target servers.
 
     ``reachable`` maps a canonical core URL (managed or not) to whether its discover
-    answered. ``remote_namespaces`` maps canonical core URLs of servers that are not
-    managed here, but whose namespaces could be listed, to their namespace names;
-    absent means unknown.
+    answered; absent means it was not contacted. Servers not managed here are never read
+    further: hossctl holds no credentials for them.
     """
 
     servers: Mapping[str, ServerState]
     reachable: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
-    remote_namespaces: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def server(self, key: str) -> ServerState | None:
         return self.servers.get(key)
-
-    def server_by_core_url(self, core_url: str) -> ServerState | None:
-        for state in self.servers.values():
-            if state.core_url == core_url:
-                return state
-        return None
 
 
 def make_snapshot(
     servers: Mapping[str, ServerState],
     reachable: Mapping[str, bool] | None = None,
-    remote_namespaces: Mapping[str, frozenset[str]] | None = None,
 ) -> Snapshot:
     """Build a Snapshot whose mappings are read-only views of private copies."""
     return Snapshot(
         servers=MappingProxyType(dict(servers)),
         reachable=MappingProxyType(dict(reachable or {})),
-        remote_namespaces=MappingProxyType(dict(remote_namespaces or {})),
     )
 
 

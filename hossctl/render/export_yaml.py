@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from hossctl.config.structure import name_problem
 from hossctl.errors import HossctlError
 from hossctl.plan.model import DEFAULT_PAT_ENV
 from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget, Snapshot
@@ -132,17 +133,6 @@ def _split_pair(raw: str, option: str, form: str) -> tuple[str, str]:
     if not sep or not key or not value:
         raise HossctlError(f"{option} {raw!r} is not of the form {form}.")
     return key, value
-
-
-def is_url_segment(name: str) -> bool:
-    """Whether a namespace name can be addressed as one URL path segment (the config rule).
-
-    The real server accepts any name, but one with ``/``, ``?``, ``#``, ``%``, whitespace or
-    control characters can never be read, synced or deleted again, so hossctl cannot manage it.
-    """
-    if name in ("", ".", ".."):
-        return False
-    return not any(ch in "/?#%" or ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in name)
 
 
 def render_export(sources: Sequence[ExportSource], snapshot: Snapshot) -> ExportResult:
@@ -267,7 +257,7 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def _unmanageable(source: ExportSource, ns: LiveNamespace, by_core: Mapping[str, str]) -> str | None:
-    if not is_url_segment(ns.name):
+    if name_problem(ns.name) is not None:
         return "its name is not a valid URL path segment, so no tool can address it; rename it by hand."
     for row in ns.sync:
         target = _target_of(row, by_core)
@@ -281,7 +271,7 @@ def _unmanageable(source: ExportSource, ns: LiveNamespace, by_core: Mapping[str,
                 f"its sync target {target} has type {row.sync_type!r} (only simplex or duplex can be "
                 "declared); fix that sync row by hand, then export again."
             )
-        if not is_url_segment(row.target_namespace):
+        if name_problem(row.target_namespace) is not None:
             return (
                 f"its sync target namespace {row.target_namespace!r} is not a valid URL path segment; "
                 "remove that sync row by hand, then export again."

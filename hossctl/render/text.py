@@ -69,7 +69,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def summary_line(plan: Plan) -> str:
+def plan_summary(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes."
     s = plan.summary
@@ -199,7 +199,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
 
     if not plan.has_changes:
         partial = partial_line(plan)
-        return (f"{esc(partial)}\n" if partial else "") + summary_line(plan) + "\n"
+        return (f"{esc(partial)}\n" if partial else "") + plan_summary(plan) + "\n"
     lines: list[str] = []
     partial = partial_line(plan)
     if partial:
@@ -229,7 +229,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     blocking = _blocking_line(plan)
     if blocking:
         lines.append(paint(blocking, "red" if plan.errors else "yellow", "bold"))
-    lines.append(paint(summary_line(plan), "bold"))
+    lines.append(paint(plan_summary(plan), "bold"))
     return "\n".join(lines) + "\n"
 
 
@@ -287,7 +287,7 @@ def render_markdown(plan: Plan) -> str:
     partial = partial_line(plan)
     if partial:
         lines += [f"> ⚠️ **{markdown_text(partial)}**", ""]
-    lines.append(f"**{summary_line(plan)}**")
+    lines.append(f"**{plan_summary(plan)}**")
     blocking = _blocking_line(plan)
     if blocking:
         lines += ["", f"> {'⛔' if plan.errors else '⚠️'} **{blocking}**"]

@@ -7,9 +7,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hossctl.config.structure import name_problem
 from hossctl.errors import HossctlError
 from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
-from hossctl.render.export_yaml import ExportSource, is_url_segment, parse_sources, render_export
+from hossctl.render.export_yaml import ExportSource, parse_sources, render_export
 from hossctl.sanitize import needs_escape
 
 A = ExportSource("onprem", "http://a.example:8000", "http://a.example:8000/core/v1")
@@ -154,7 +155,7 @@ def test_two_simplex_links_both_ways_are_kept() -> None:
 
 def test_yaml_special_names_round_trip_as_strings() -> None:
     names = ["true", "null", "1.0", "0x10", "no", "é-ü", "#x", "- a", "a: b", "'q'", '"d"']
-    usable = [n for n in names if is_url_segment(n)]
+    usable = [n for n in names if name_problem(n) is None]
     doc, warnings, _ = _render({"onprem": [], "cloud": [_ns(n, bucket="b") for n in usable]})
     assert warnings == ()
     assert sorted(doc["servers"]["cloud"]["namespaces"]) == sorted(usable)  # type: ignore[index]
@@ -174,7 +175,7 @@ def test_output_is_deterministic_and_round_trips(live: dict[str, tuple[str, str]
     assert not any(needs_escape(ch) for ch in first.text.replace("\n", ""))  # safe to print
     doc = yaml.safe_load(first.text)["servers"]["onprem"]["namespaces"]
     for ns in namespaces:
-        if is_url_segment(ns.name):
+        if name_problem(ns.name) is None:  # the config rule: export writes only names that validate
             assert doc[ns.name]["description"] == ns.description
             assert doc[ns.name]["bucket"] == ns.bucket
         else:

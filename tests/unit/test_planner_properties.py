@@ -54,7 +54,6 @@ class World:
     stores: dict[str, tuple[str, ...]]
     datasets: dict[tuple[str, str], tuple[LiveDataset, ...]]
     reachable: dict[str, bool] = field(default_factory=dict)
-    remote: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def snapshot(self, read: frozenset[tuple[str, str]] = frozenset()) -> Snapshot:
         servers = {}
@@ -71,7 +70,7 @@ class World:
                 for name, n in self.live[key].items()
             }
             servers[key] = make_server_state(key, CORE[key], "0.2.3", self.stores[key], spaces)
-        return make_snapshot(servers, self.reachable, self.remote)
+        return make_snapshot(servers, self.reachable)
 
 
 datasets_st = st.lists(
@@ -154,8 +153,7 @@ def worlds(draw: Any) -> World:
                 live[key][name] = LiveNamespace(name, d, s, bk, draw(live_rows()))
             datasets[(key, name)] = draw(datasets_st)
     reachable = draw(st.sampled_from([{}, {X: True}, {X: False}]))
-    remote = draw(st.sampled_from([{}, {X: frozenset()}, {X: frozenset(NAMES)}]))
-    return World(Config(servers=tuple(servers)), live, stores, datasets, reachable, remote)
+    return World(Config(servers=tuple(servers)), live, stores, datasets, reachable)
 
 
 # -- the server model ---------------------------------------------------------------------
@@ -325,8 +323,8 @@ def check_flagged(world: World, plan: Plan, model: Model, target_check: bool) ->
             else:
                 if world.reachable.get(url) is False:
                     need(c, "target-unreachable", target_sev)
-                if url in world.remote and tn not in world.remote[url]:
-                    need(c, "target-namespace-missing", target_sev)
+                # only probed, never read: its namespaces are unknown, and not reported missing
+                assert (c.id, "target-namespace-missing") not in flagged, plan.violations
 
 
 @settings(
@@ -365,5 +363,5 @@ def test_applying_the_plan_yields_the_desired_state(world: World, target_check: 
             }
             for key, spaces in model.spaces.items()
         }
-        world2 = World(world.config, again, world.stores, world.datasets, world.reachable, world.remote)
+        world2 = World(world.config, again, world.stores, world.datasets, world.reachable)
         assert diff(world.config, world2.snapshot()) == ()
