@@ -13,17 +13,38 @@ import heapq
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from hossctl.apply.preconditions import Found, moved
 from hossctl.errors import HossApiError, HossctlError, ServerUnreachableError
-from hossctl.live.client import HossClient
 from hossctl.plan.changes import Change, Plan, Summary
 from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 
 Status = Literal["done", "failed", "blocked", "skipped", "unknown"]
 T = TypeVar("T")
 
+
+class ExecutorClient(Protocol):
+    """The one-server client ``execute`` works through: exactly the ``HossClient`` methods it
+    calls, with their signatures (``HossClient`` satisfies it structurally; tests pass fakes)."""
+
+    async def namespace(self, name: str) -> LiveNamespace | None: ...
+
+    async def create_namespace(self, name: str, description: str, object_store: str, bucket: str) -> None: ...
+
+    async def delete_namespace(self, name: str) -> None: ...
+
+    async def sync_targets(self, namespace: str) -> tuple[LiveSyncTarget, ...]: ...
+
+    async def put_sync(
+        self, namespace: str, target_core_service: str, target_namespace: str, sync_type: str
+    ) -> None: ...
+
+    async def delete_sync(self, namespace: str, target_core_service: str, target_namespace: str) -> None: ...
+
+    async def user_sync(self) -> None: ...
+
+    async def datasets(self, namespace: str) -> tuple[LiveDataset, ...]: ...
 
 
 # A destructive change reads up to three facts at once just before its write (namespace,
@@ -234,7 +255,7 @@ class Schedule:
 
 async def execute(
     plan: Plan,
-    clients: Mapping[str, HossClient],
+    clients: Mapping[str, ExecutorClient],
     *,
     parallelism: int = 16,
     on_event: Callable[[ChangeResult], None] | None = None,
@@ -344,7 +365,7 @@ class _Context:
     """What the change functions share within one execution: the clients, and one
     ``PUT /user/sync`` per server before its first dataset list (docs/hoss-server.md §8.1)."""
 
-    def __init__(self, clients: Mapping[str, HossClient]) -> None:
+    def __init__(self, clients: Mapping[str, ExecutorClient]) -> None:
         self.clients = clients
         self._user_sync: dict[str, asyncio.Future[None]] = {}
 
@@ -388,7 +409,7 @@ async def _unless_gone(read: Awaitable[T]) -> T | _Gone:
         raise
 
 
-async def _check_expect(change: Change, client: HossClient, context: _Context) -> None:
+async def _check_expect(change: Change, client: ExecutorClient, context: _Context) -> None:
     """Re-read what ``change.expect`` names and block the change if any of it moved.
 
     The reads run concurrently (one round trip); only the ``PUT /user/sync`` that must
@@ -460,7 +481,7 @@ def _where(change: Change) -> str:
     return f"namespace {change.namespace!r} on {change.server}"
 
 
-async def _create_namespace(change: Change, client: HossClient, context: _Context) -> None:
+async def _create_namespace(change: Change, client: ExecutorClient, context: _Context) -> None:
     try:
         await client.create_namespace(
             change.namespace, change.description or "", change.object_store or "", change.bucket or ""
@@ -488,7 +509,7 @@ async def _create_namespace(change: Change, client: HossClient, context: _Contex
         raise ChangeFailed(f"{_where(change)} exists with different attributes: {'; '.join(differences)}")
 
 
-async def _delete_namespace(change: Change, client: HossClient, context: _Context) -> None:
+async def _delete_namespace(change: Change, client: ExecutorClient, context: _Context) -> None:
     await _check_expect(change, client, context)
     await client.delete_namespace(change.namespace)
     if await _read(client.namespace(change.namespace)) is not None:
@@ -509,7 +530,7 @@ def _matching_rows(rows: Sequence[LiveSyncTarget], change: Change) -> list[LiveS
     ]
 
 
-async def _enable_sync(change: Change, client: HossClient, context: _Context) -> None:
+async def _enable_sync(change: Change, client: ExecutorClient, context: _Context) -> None:
     await client.put_sync(
         change.namespace,
         change.target_core_service or "",
@@ -530,7 +551,7 @@ async def _enable_sync(change: Change, client: HossClient, context: _Context) ->
         )
 
 
-async def _disable_sync(change: Change, client: HossClient, context: _Context) -> None:
+async def _disable_sync(change: Change, client: ExecutorClient, context: _Context) -> None:
     await _check_expect(change, client, context)
     await client.delete_sync(
         change.namespace, change.target_core_service or "", change.target_namespace or ""
@@ -542,7 +563,7 @@ async def _disable_sync(change: Change, client: HossClient, context: _Context) -
         )
 
 
-_ACTIONS: dict[str, Callable[[Change, HossClient, _Context], Awaitable[None]]] = {
+_ACTIONS: dict[str, Callable[[Change, ExecutorClient, _Context], Awaitable[None]]] = {
     "create_namespace": _create_namespace,
     "delete_namespace": _delete_namespace,
     "enable_sync": _enable_sync,

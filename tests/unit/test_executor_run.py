@@ -9,16 +9,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from hossctl.apply.executor import ApplyResult, ChangeResult, execute
 from hossctl.errors import HossApiError
-from hossctl.live.client import HossClient
 from hossctl.plan.changes import Change, Expect, Plan
-from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 
 URL_B = "http://b.example/core/v1"
 URL_A = "http://a.example/core/v1"
+
+
+def _same_target(row: Mapping[str, str], target_core_service: str, target_namespace: str) -> bool:
+    return row["target_core_service"] == target_core_service and row["target_namespace"] == target_namespace
 
 
 class FakeServer:
@@ -28,6 +31,7 @@ class FakeServer:
         self.server = key
         self.namespaces: dict[str, dict[str, Any]] = {}
         self.sync: dict[str, list[dict[str, str]]] = {}
+        self.dataset_rows: dict[str, tuple[LiveDataset, ...]] = {}
         self.lose_create_answer: set[str] = set()
         self.fail_put: set[str] = set()
         self.ignore_delete_sync = False
@@ -53,9 +57,7 @@ class FakeServer:
             path="/",
         )
 
-    async def create_namespace(
-        self, name: str, description: str, object_store: str, bucket: str
-    ) -> dict[str, Any]:
+    async def create_namespace(self, name: str, description: str, object_store: str, bucket: str) -> None:
         await self._enter("create", name)
         if name in self.namespaces:
             raise self._error(403, "POST")
@@ -73,7 +75,6 @@ class FakeServer:
             replay = self._error(403, "POST")
             replay.replayed = True
             raise replay
-        return self.namespaces[name]
 
     async def namespace(self, name: str) -> LiveNamespace | None:
         await self._enter("get", name)
@@ -102,25 +103,38 @@ class FakeServer:
             for r in self.sync[namespace]
         )
 
-    async def put_sync(self, namespace: str, target: str, target_ns: str, sync_type: str) -> None:
+    async def put_sync(
+        self, namespace: str, target_core_service: str, target_namespace: str, sync_type: str
+    ) -> None:
         await self._enter("put_sync", namespace)
         if namespace in self.fail_put:
             raise self._error(500, "PUT")
         rows = self.sync[namespace]
-        if not any(r["target_core_service"] == target and r["target_namespace"] == target_ns for r in rows):
+        if not any(_same_target(r, target_core_service, target_namespace) for r in rows):
             rows.append(
-                {"target_core_service": target, "target_namespace": target_ns, "sync_type": sync_type}
+                {
+                    "target_core_service": target_core_service,
+                    "target_namespace": target_namespace,
+                    "sync_type": sync_type,
+                }
             )
 
-    async def delete_sync(self, namespace: str, target: str, target_ns: str) -> None:
+    async def delete_sync(self, namespace: str, target_core_service: str, target_namespace: str) -> None:
         await self._enter("delete_sync", namespace)
         if self.ignore_delete_sync:
             return
         self.sync[namespace] = [
-            r
-            for r in self.sync[namespace]
-            if not (r["target_core_service"] == target and r["target_namespace"] == target_ns)
+            r for r in self.sync[namespace] if not _same_target(r, target_core_service, target_namespace)
         ]
+
+    async def user_sync(self) -> None:
+        await self._enter("user_sync", "")
+
+    async def datasets(self, namespace: str) -> tuple[LiveDataset, ...]:
+        await self._enter("get_datasets", namespace)
+        if namespace not in self.namespaces:
+            raise self._error(404, "GET")
+        return self.dataset_rows.get(namespace, ())
 
 
 def create(name: str, server: str = "a", deps: tuple[str, ...] = (), replace: bool = False) -> Change:
@@ -158,7 +172,7 @@ def run(changes: list[Change], servers: Mapping[str, FakeServer], parallelism: i
     result = asyncio.run(
         execute(
             Plan(changes=tuple(changes)),
-            cast(Mapping[str, HossClient], servers),
+            servers,
             parallelism=parallelism,
             on_event=events.append,
         )

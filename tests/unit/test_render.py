@@ -1,4 +1,8 @@
-"""Renderers: the text idiom a reviewer reads, JSON that matches its schema, Markdown for PR comments."""
+"""Renderers: the text idiom a reviewer reads, JSON that matches its schema, Markdown for PR comments.
+
+Human renderings are checked whole, against golden files in ``golden/`` (see
+``test_render_golden``; regenerate with ``HOSSCTL_UPDATE_GOLDEN=1`` and read the diff).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import re
 
 import jsonschema
 import pytest
+from mermaid_check import check_mermaid
+from test_render_golden import assert_golden
 
 from hossctl.plan.changes import Change, Plan, Violation
 from hossctl.plan.model import Config, Namespace, Server, SyncTarget
 from hossctl.plan.planner import make_plan
 from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, make_server_state, make_snapshot
-from hossctl.render.text import render_json, render_markdown, render_text
+from hossctl.render.text import FOLD_AFTER, render_json, render_markdown, render_text
 from hossctl.schemas import load_schema
 
 A = "http://a.test/core/v1"
@@ -73,34 +79,13 @@ def _plan(target_check: bool = True) -> Plan:
     return make_plan(config, live, target_check=target_check)
 
 
-def test_text_lists_changes_in_execution_order_by_their_names() -> None:
-    plan = _plan()
-    text = render_text(plan, color=False)
-    assert text.startswith("hossctl will make these changes, in this order:\n")
-    assert text.rstrip().endswith(
-        "Plan: 1 to create, 1 to replace, 1 to delete, 2 sync to enable, 1 sync to disable."
-    )
-    titles = [line.strip() for line in text.splitlines() if re.match(r"  \S", line)]
-    assert titles == [
-        f"~ disable sync a/keep → {X}/#t (simplex)",
-        "- namespace a/old",
-        "-/+ namespace a/raw (forces replacement: description, bucket)",
-        "+ namespace a/new",
-        "~ enable sync a/new → b/u (duplex)",
-        "~ enable sync b/u → a/new (duplex)",
-    ]
-    assert "      description:  'd' → 'changed'" in text  # before → after of the replace
-    assert "      bucket:       'rb' → 'other-bucket'" in text
-    assert "# reverse direction of the duplex link declared by a/new" in text
-
-
-def test_each_violation_appears_once_under_its_change() -> None:
-    text = render_text(_plan(), color=False)
-    under = text.index("  - namespace a/old")
-    assert text.index("✗ namespace-not-empty", under) < text.index("-/+ namespace a/raw")
-    assert text.count("✗ protected: ") == 1 and "Violations" not in text
-    assert "fix: set protect: false" in text
-    assert "This plan cannot be applied: 2 errors, 0 warnings." in text
+def test_text_plan_is_exactly_the_golden_file() -> None:
+    # mixed.txt shows: the header; the changes in execution order (the disable before the delete
+    # before the replace, the create before the syncs that need it), named by server/namespace;
+    # a replace as one -/+ entry with its attributes before -> after; the reverse direction of a
+    # duplex link; each violation once, under its change, with its fix and no separate list;
+    # and the verdict and the summary counts.
+    assert_golden("mixed.txt", render_text(_plan(), color=False))
 
 
 def test_warnings_are_marked_differently() -> None:
@@ -112,23 +97,40 @@ def test_warnings_are_marked_differently() -> None:
         ),
         violations=(Violation("target-unreachable", "a/n/create", "a", "n", "m", "fix it", "warning"),),
     )
-    text = render_text(plan, color=False)
-    assert "! target-unreachable: m" in text and "✗" not in text
-    assert "1 warning; the plan can still be applied." in text
+    assert render_text(plan, color=False) == (
+        "hossctl will make these changes, in this order:\n"
+        "\n"
+        "  + namespace a/n\n"
+        "      description:  'd'\n"
+        "      object_store: 's'\n"
+        "      bucket:       'b'\n"
+        "      # r\n"
+        "      ! target-unreachable: m\n"
+        "        fix: fix it\n"
+        "\n"
+        "1 warning; the plan can still be applied.\n"
+        "Plan: 1 to create, 0 to replace, 0 to delete, 0 sync to enable, 0 sync to disable.\n"
+    )
 
 
 def test_no_changes() -> None:
     assert render_text(Plan(), color=False) == "No changes.\n"
-    assert "**No changes.**" in render_markdown(Plan())
-    assert json.loads(render_json(Plan()))["changes"] == []
+    assert render_markdown(Plan()) == "### hossctl plan\n\n**No changes.**\n"
+    assert json.loads(render_json(Plan())) == {
+        "format_version": 1,
+        "targets": [],
+        "changes": [],
+        "violations": [],
+        "summary": {"create": 0, "replace": 0, "delete": 0, "enable_sync": 0, "disable_sync": 0},
+    }
 
 
 def test_colour_only_when_asked() -> None:
     plan = _plan()
-    assert "\x1b[" not in render_text(plan, color=False)
-    assert "\x1b[" not in render_text(plan)  # off by default
-    coloured = render_text(plan, color=True)
-    assert "\x1b[32;1m+\x1b[0m" in coloured and "\x1b[31;1m-\x1b[0m" in coloured
+    assert render_text(plan) == render_text(plan, color=False)  # off by default
+    # The same plan as mixed.txt with hossctl's SGR codes: symbols by kind of change (+ green,
+    # - red, -/+ and ~ yellow), reasons dim, violations red, the verdict and summary bold.
+    assert_golden("mixed.color.txt", render_text(plan, color=True))
 
 
 @pytest.mark.parametrize("target_check", [True, False])
@@ -161,25 +163,21 @@ def test_schema_rejects_what_render_json_never_writes() -> None:
 
 
 def test_markdown_for_a_pull_request() -> None:
+    # mixed.md: the summary and its table, the verdict, the Mermaid diagram, then the numbered
+    # changes in execution order with names and values in code spans and violations with their fix.
     md = render_markdown(_plan())
-    assert md.startswith("### hossctl plan")
-    assert "**Plan: 1 to create, 1 to replace, 1 to delete, 2 sync to enable, 1 sync to disable.**" in md
-    assert "| Replace namespace | 1 |" in md and "| Safety checks | 2 errors, 0 warnings |" in md
-    assert "3. `-/+` namespace `a/raw` (forces replacement: description, bucket)" in md
-    assert "   - description: `'d'` → `'changed'`" in md
-    assert "**protected**" in md and "*How to fix:*" in md and "⛔" in md
-    assert "```mermaid\nflowchart LR\n" in md
+    assert_golden("mixed.md", md)
+    check_mermaid(md.split("```mermaid\n", 1)[1].split("```", 1)[0])
 
 
 def test_long_markdown_plans_fold_their_changes() -> None:
     changes = tuple(
         Change(f"a/n{i:02d}/create", "create_namespace", "a", f"n{i:02d}", "r", description="d",
                object_store="s", bucket="b")
-        for i in range(25)
+        for i in range(FOLD_AFTER + 5)
     )  # fmt: skip
-    md = render_markdown(Plan(changes=changes))
-    assert "<details>\n<summary>25 changes, in execution order</summary>" in md
-    assert md.rstrip().endswith("</details>")
+    # long.md: the change list (not the summary or the diagram) inside <details>.
+    assert_golden("long.md", render_markdown(Plan(changes=changes)))
 
 
 EVIL = "evil\x1b]0;PWNED\x07\x1b[2Jx"
@@ -217,7 +215,13 @@ def _hostile_plan() -> Plan:
     violations = (
         Violation("namespace-not-empty", changes[0].id, "a", EVIL, f"holds {FORGED!r} and {REVERSED}", EVIL),
         Violation(
-            "target-unreachable", changes[2].id, "a", LINK, f"[x](http://evil) {EVIL}", "fix", "warning",
+            "target-unreachable",
+            changes[2].id,
+            "a",
+            LINK,
+            f"[x](http://evil) {EVIL}",
+            "fix",
+            "warning",
             position=f"{REVERSED}.yaml:1:2",
         ),
     )
@@ -227,41 +231,33 @@ def _hostile_plan() -> Plan:
 @pytest.mark.parametrize("color", [False, True])
 def test_text_escapes_every_value_from_a_server_or_config(color: bool) -> None:
     text = render_text(_hostile_plan(), color=color)
+    # hostile.txt: every control and bidi character as a visible escape (\x1b, \r\n, \u202e) in
+    # names, reasons, attribute values, the sync type and the violation's config position.
+    assert_golden("hostile.color.txt" if color else "hostile.txt", text)
+    # What the golden files must never be regenerated into: a raw control character (other than
+    # the ESC of hossctl's own SGR codes, in colour) or a line forged by a value.
     assert not any(ch in text for ch in RAW[1:])
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)  # without the colour codes hossctl adds itself
-    assert "\x1b" not in plain
-    assert "- namespace a/evil\\x1b]0;PWNED\\x07\\x1b[2Jx" in plain
-    assert "+ namespace a/rev\\u202eexe.txt" in plain
-    assert "# a\\r\\nFAKE: Apply complete" in plain  # a part of the reason: one line
-    assert "description:  'a\\r\\nFAKE: Apply complete'" in plain
-    assert "object_store: 'evil\\x1b]0;PWNED\\x07\\x1b[2Jx'" in plain
-    assert "(simplex\\r\\n)" in plain
-    assert f"{REVERSED}.yaml" not in plain and "rev\\u202eexe.txt.yaml:1:2" in plain
-    assert not any(line.startswith("FAKE") for line in plain.splitlines())
-
-
-def test_colour_wraps_escaped_values() -> None:
-    text = render_text(_hostile_plan(), color=True)
-    # hossctl's own SGR codes survive; the server's ESC does not.
-    assert "\x1b[31;1m-\x1b[0m" in text
     assert [m.group() for m in re.finditer(r"\x1b[^\[]|\x1b\[[^m]*[^0-9;m]", text)] == []
-    assert "\x1b[2m      # a\\r\\nFAKE: Apply complete\x1b[0m" in text
+    assert "\x1b" not in re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert not any(line.startswith("FAKE") for line in text.splitlines())
 
 
 def test_markdown_escapes_every_value_from_a_server_or_config() -> None:
     md = render_markdown(_hostile_plan())
+    # hostile.md: names and values in code spans (a backtick in one widens the span), messages
+    # escaped as prose, labels in the diagram as Mermaid entities.
+    assert_golden("hostile.md", md)
+    # What the golden file must never be regenerated into: raw control characters, a live link or
+    # HTML tag outside code spans, a forged line, a quote that ends a Mermaid label early.
     assert not any(ch in md for ch in RAW)
     prose = re.sub(r"```mermaid\n.*?```", "", md, flags=re.S)  # a diagram is no Markdown either
     prose = re.sub(r"(`+).*?\1", "", prose)  # outside code spans, where nothing is Markdown
     assert "](http://evil)" not in prose.replace("\\](http://evil)", "")  # no link survives
     assert "<img" not in prose.replace("\\<img", "")
-    assert "`a/evil\\x1b]0;PWNED\\x07\\x1b[2Jx`" in md  # names in code spans
-    assert "\\[x\\](http://evil)" in md  # a message, escaped as prose
-    assert "rev\\u202eexe.txt" in md
-    assert "at `rev\\u202eexe.txt.yaml:1:2`" in md
     assert not any(line.startswith("FAKE") for line in md.splitlines())
     mermaid = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert '"' not in mermaid.replace('["', "").replace('"]', "").replace('|"', "").replace('"|', "")
+    check_mermaid(mermaid)
 
 
 def test_json_keeps_hostile_values_exact() -> None:

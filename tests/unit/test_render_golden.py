@@ -128,7 +128,8 @@ def violations_plan() -> Plan:
 SCENARIOS = {"changes": changes_plan, "violations": violations_plan}
 
 
-def _golden(name: str, text: str) -> None:
+def assert_golden(name: str, text: str) -> None:
+    """``text`` is exactly ``golden/<name>`` (which HOSSCTL_UPDATE_GOLDEN=1 writes first)."""
     path = GOLDEN / name
     if os.environ.get("HOSSCTL_UPDATE_GOLDEN"):
         path.parent.mkdir(exist_ok=True)
@@ -139,13 +140,13 @@ def _golden(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_text_plan_is_exactly_the_golden_file(scenario: str) -> None:
-    _golden(f"{scenario}.txt", render_text(SCENARIOS[scenario](), color=False))
+    assert_golden(f"{scenario}.txt", render_text(SCENARIOS[scenario](), color=False))
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_markdown_plan_is_exactly_the_golden_file_and_its_diagram_parses(scenario: str) -> None:
     markdown = render_markdown(SCENARIOS[scenario]())
-    _golden(f"{scenario}.md", markdown)
+    assert_golden(f"{scenario}.md", markdown)
     diagram = markdown.split("```mermaid\n", 1)[1].split("```", 1)[0]
     check_mermaid(diagram)
 
