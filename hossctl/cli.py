@@ -297,8 +297,9 @@ def export(
     timeout: float,
 ) -> None:
     """Write the live servers' namespaces and sync targets as a config that plans to no changes."""
+    from hossctl.commands.export import export_servers
     from hossctl.live.client import ClientOptions
-    from hossctl.render.export_yaml import export_servers, parse_sources
+    from hossctl.render.export_yaml import parse_sources
 
     sources = parse_sources(servers, pat_envs, auth_urls, allow_insecure_http)
     result = export_servers(

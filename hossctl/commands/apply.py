@@ -71,7 +71,12 @@ async def _compute_plan(config: Config, clients: Mapping[str, HossClient], optio
     """``compute_plan`` with its reads counted on a status line on the terminal's stderr."""
     with status_line(sys.stderr, reading_label(config), "reads") as progress:
         return await compute_plan(
-            config, clients, parallelism=options.parallelism, options=options.plan_options, progress=progress
+            config,
+            clients,
+            parallelism=options.parallelism,
+            options=options.plan_options,
+            progress=progress,
+            ca_bundle=options.ca_bundle,
         )
 
 

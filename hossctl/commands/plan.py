@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from hossctl.errors import HossctlError
 from hossctl.live.client import ClientOptions, HossClient, endpoint_of, open_clients
-from hossctl.live.reader import read_datasets, read_snapshot
+from hossctl.live.reader import read_datasets, read_scope, read_snapshot
 from hossctl.plan import checks, planner
 from hossctl.plan.changes import Plan, PlanOptions
 from hossctl.plan.model import Config
@@ -50,7 +50,8 @@ async def require_admin_role(clients: Mapping[str, HossClient], servers: Iterabl
 
 @dataclass(frozen=True)
 class PlanRun:
-    config: Config
+    """A plan and the live state it was made from (apply compares two of them after its prompt)."""
+
     snapshot: Snapshot
     plan: Plan
 
@@ -62,12 +63,18 @@ async def compute_plan(
     parallelism: int = 16,
     options: PlanOptions | None = None,
     progress: Progress = NO_PROGRESS,
+    ca_bundle: str | None = None,
 ) -> PlanRun:
-    """Read, diff, read the datasets the checks need, plan; ``progress`` counts every read."""
+    """Read, diff, read the datasets the checks need, plan; ``progress`` counts every read.
+
+    ``ca_bundle`` is the one the clients were opened with, for the probe of unmanaged targets.
+    """
     options = options or PlanOptions()
     check_targets(config, options.targets)
     progress.phase(reading_label(config))
-    snapshot = await read_snapshot(config, clients, parallelism=parallelism, progress=progress)
+    snapshot = await read_snapshot(
+        read_scope(config), clients, parallelism=parallelism, ca_bundle=ca_bundle, progress=progress
+    )
     # One diff per plan: datasets never change the changes, only what the checks find in them.
     changes = planner.narrow(planner.diff(config, snapshot), options.targets)
     needs = checks.dataset_reads_needed(changes)
@@ -77,7 +84,7 @@ async def compute_plan(
         progress.phase(f"Reading datasets on {', '.join(servers)}")
         snapshot = await read_datasets(snapshot, clients, needs, parallelism=parallelism, progress=progress)
     plan = planner.make_plan(config, snapshot, options, changes=changes)
-    return PlanRun(config=config, snapshot=snapshot, plan=plan)
+    return PlanRun(snapshot=snapshot, plan=plan)
 
 
 def check_targets(config: Config, targets: Sequence[str]) -> None:
@@ -107,7 +114,12 @@ async def _plan_with_clients(
 ) -> PlanRun:
     async with open_clients(map(endpoint_of, config.servers), client_options) as clients:
         return await compute_plan(
-            config, clients, parallelism=parallelism, options=options, progress=progress
+            config,
+            clients,
+            parallelism=parallelism,
+            options=options,
+            progress=progress,
+            ca_bundle=client_options.ca_bundle,
         )
 
 

@@ -192,7 +192,6 @@ class HossClient:
         except InvalidURL:
             raise HossctlError(f"server '{server}' has an invalid URL: use https://host[:port]") from None
         self.core_url = self.base_url + CORE_PATH
-        self.ca_bundle = ca_bundle  # the probe of unmanaged targets trusts the same CAs
         self.pat_env = pat_env
         self.page_size = max(1, page_size)
         self._configured_auth = auth_url.rstrip("/") if auth_url else None

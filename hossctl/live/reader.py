@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from hossctl.errors import HossApiError, HossctlError
@@ -52,14 +52,27 @@ def live_dataset(row: Mapping[str, Any]) -> LiveDataset:
     return wire.dataset(dict(row))
 
 
-def declared_target_urls(config: Config) -> frozenset[str]:
-    """Canonical core URLs of every sync target the config declares."""
-    return frozenset(
+@dataclass(frozen=True)
+class ReadScope:
+    """What one run reads: the managed servers, by key, and the unmanaged sync targets to probe.
+
+    Built once per run (``read_scope`` for a config, or by export from its sources), so the
+    reader needs neither a whole Config nor a fake one.
+    """
+
+    servers: tuple[str, ...]
+    probe: frozenset[str] = frozenset()  # canonical core URLs of targets that no managed server is
+
+
+def read_scope(config: Config) -> ReadScope:
+    managed = {server.core_url for server in config.servers}
+    declared = {
         try_normalise_core_url(target.core_url)
         for server in config.servers
         for ns in server.namespaces
         for target in ns.sync
-    )
+    }
+    return ReadScope(tuple(server.key for server in config.servers), frozenset(declared - managed))
 
 
 async def _counted(read: Awaitable[_T], progress: Progress) -> _T:
@@ -112,7 +125,7 @@ async def _read_server(
 
 
 async def read_snapshot(
-    config: Config,
+    scope: ReadScope,
     clients: Mapping[str, HossClient],
     *,
     parallelism: int = 16,
@@ -125,14 +138,13 @@ async def read_snapshot(
     ``parallelism`` bounds the concurrent requests per server. Targets that are managed
     servers are reachable by construction (their reads succeeded or this raised); the
     others are probed with an unauthenticated discover. ``progress`` counts the reads as the
-    namespace lists reveal how many there will be.
+    namespace lists reveal how many there will be. ``ca_bundle`` is the one the clients trust,
+    so that the probe trusts the same CAs.
     """
-    keys = [server.key for server in config.servers]
-    managed_urls = {server.core_url for server in config.servers}
-    external = sorted(declared_target_urls(config) - managed_urls)
-    if ca_bundle is None:
-        ca_bundle = next((c.ca_bundle for c in clients.values() if c.ca_bundle), None)
-    probe_task = asyncio.ensure_future(probe_discover(external, ca_bundle=ca_bundle, timeout=probe_timeout))
+    keys = scope.servers
+    probe_task = asyncio.ensure_future(
+        probe_discover(sorted(scope.probe), ca_bundle=ca_bundle, timeout=probe_timeout)
+    )
     try:
         states = await asyncio.gather(
             *(
@@ -145,7 +157,6 @@ async def read_snapshot(
         if not probe_task.done():
             probe_task.cancel()
     reachable.update({state.core_url: True for state in states})
-    reachable.update({url: True for url in managed_urls})
     return make_snapshot({state.key: state for state in states}, reachable=reachable)
 
 

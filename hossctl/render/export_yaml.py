@@ -1,9 +1,8 @@
 """Turning live servers into a version-1 config that plans to "No changes.".
 
 This is how a team adopts hossctl: the namespaces they configured by hand become a config
-in git. Everything here is pure except ``export_servers``, a thin shell that reads the live
-state through ``reader`` (the same code path as ``plan``), so what export writes is exactly
-what plan will compare against.
+in git. Everything here is pure; ``commands/export.py`` reads the live state through the same
+reader as ``plan``, so what export writes is exactly what plan will compare against.
 
 The output must be byte-identical for the same live state (re-exporting has to make a clean
 diff), so nothing depends on dict order, timing or the order the server returned rows in, and
@@ -16,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
@@ -26,9 +25,6 @@ from hossctl.plan.model import DEFAULT_PAT_ENV
 from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget, Snapshot
 from hossctl.sanitize import needs_escape, printable
 from hossctl.urls import InvalidURL, base_url, normalise_core_url
-
-if TYPE_CHECKING:
-    from hossctl.live.client import ClientOptions
 
 # The schema's ``$id``; ``hossctl schema`` prints the same document for offline editors.
 _SERVER_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -368,37 +364,3 @@ def _one_sided_duplex(declared: Mapping[_Link, str], live: Mapping[_Link, str]) 
     for (server, name, other, other_name), sync_type in sorted(declared.items()):
         if sync_type == "duplex" and (other, other_name, server, name) not in live:
             yield server, name, other, other_name
-
-
-def export_servers(
-    sources: Sequence[ExportSource],
-    *,
-    parallelism: int = 16,
-    client_options: ClientOptions | None = None,
-) -> ExportResult:
-    """Read the live servers (the imperative shell) and render them; a status line on a
-    terminal's stderr counts the reads, since a large server takes many seconds."""
-    import asyncio
-    import sys
-
-    from hossctl.live.client import ClientOptions, Endpoint, open_clients
-    from hossctl.live.reader import read_snapshot
-    from hossctl.plan.model import Config, Server
-    from hossctl.render.progress import status_line
-
-    config = Config(
-        servers=tuple(Server(key=s.key, url=s.url, core_url=s.core_url, pat_env=s.pat_env) for s in sources)
-    )
-    endpoints = [
-        Endpoint(s.key, s.url, s.pat_env, s.auth_url, s.allow_insecure_http) for s in sources
-    ]
-
-    label = f"Reading {', '.join(s.key for s in sources)}"
-
-    async def read() -> Snapshot:
-        options = client_options or ClientOptions(connections=parallelism)
-        with status_line(sys.stderr, label, "reads") as progress:
-            async with open_clients(endpoints, options) as clients:
-                return await read_snapshot(config, clients, parallelism=parallelism, progress=progress)
-
-    return render_export(sources, asyncio.run(read()))

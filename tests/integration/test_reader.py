@@ -9,7 +9,7 @@ from typing import Any
 from ports import dead_url
 
 from hossctl.live.client import HossClient
-from hossctl.live.reader import read_datasets, read_snapshot
+from hossctl.live.reader import read_datasets, read_scope, read_snapshot
 from hossctl.plan.model import Config, Namespace, Server, SyncTarget
 from hossctl.plan.snapshot import LiveDataset, LiveSyncTarget, Snapshot
 from hossctl.urls import normalise_core_url
@@ -26,7 +26,7 @@ def _read(
 ) -> Snapshot:
     async def main() -> Snapshot:
         try:
-            snap = await read_snapshot(config, clients, parallelism=4, probe_timeout=1.0)
+            snap = await read_snapshot(read_scope(config), clients, parallelism=4, probe_timeout=1.0)
             if needs is not None:
                 snap = await read_datasets(snap, clients, needs, parallelism=4)
             return snap

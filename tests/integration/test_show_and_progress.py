@@ -19,9 +19,10 @@ from click.testing import CliRunner, Result
 
 from hossctl.cli import cli
 from hossctl.commands.apply import ApplyOptions, apply_config
+from hossctl.commands.export import export_servers
 from hossctl.commands.plan import plan_command, run_plan
 from hossctl.config.loader import load_config
-from hossctl.render.export_yaml import export_servers, parse_sources
+from hossctl.render.export_yaml import parse_sources
 from hossctl.schemas import load_schema
 
 SandboxFactory = Callable[..., Any]
