@@ -40,7 +40,6 @@ from hossctl.live.auth import (
     TokenSource,
     check_plain_http,
     credential_routes,
-    redact,
 )
 from hossctl.live.transport import (
     BACKOFF_BASE,
@@ -54,6 +53,7 @@ from hossctl.live.transport import (
     TransportFailure,
 )
 from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
+from hossctl.secretscan import redact
 from hossctl.urls import CORE_PATH, InvalidURL, is_addressable
 from hossctl.urls import base_url as _base_of
 

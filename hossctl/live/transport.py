@@ -23,17 +23,24 @@ import logging
 import os
 import random
 import ssl
+import sys
 import time
+import types
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from hossctl import __version__
 from hossctl.errors import HossctlError
+
+# httpx's package imports its command-line tool, which imports rich and pygments (some 70
+# modules, about 0.1 s of CPU) whenever they are installed, as they are next to hoss-client.
+# hossctl never runs that tool. An empty module in its place makes httpx take the path it
+# documents for "CLI extras not installed" (``from ._main import main`` raises ImportError).
+sys.modules.setdefault("httpx._main", types.ModuleType("httpx._main"))
+import httpx  # noqa: E402
 
 log = logging.getLogger("hossctl.http")
 

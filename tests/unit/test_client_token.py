@@ -5,7 +5,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from hossctl.live.auth import REDACTED, TokenFormatError, TokenTimes, redact, token_times
+from hossctl.live.auth import TokenFormatError, TokenTimes, token_times
+from hossctl.secretscan import REDACTED, redact
 
 
 def _token(claims: dict[str, object]) -> str:
