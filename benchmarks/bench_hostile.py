@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from hostile_server import CASES, REPO, Outcome, execute
 
@@ -64,11 +65,11 @@ def main() -> int:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for suffix, tree in trees:
-        base = execute("normal", tree=tree, kill_after=args.kill_after)
+        base = execute("normal", tree=tree, kill_after=args.kill_after, fork=False)
         baseline_mb = base.run.peak_rss_mb
         print(_row(f"baseline: normal{suffix}", base, baseline_mb))
         for mode in modes:
-            outcome = execute(mode, tree=tree, kill_after=args.kill_after)
+            outcome = execute(mode, tree=tree, kill_after=args.kill_after, fork=False)
             print(_row(mode + suffix, outcome, baseline_mb), flush=True)
     return 0
 

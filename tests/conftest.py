@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +14,12 @@ from hossctl.sandbox import Sandbox
 
 SandboxFactory = Callable[..., Sandbox]
 ApiFactory = Callable[..., httpx.Client]
+
+# Bytecode caches on, whatever the environment says (some CI images set PYTHONDONTWRITEBYTECODE):
+# without them every pytest-xdist worker re-rewrites every test module's asserts and every
+# hossctl child process compiles hossctl from source, which doubles the suite's time.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture
@@ -68,3 +76,45 @@ def pair(sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> tu
     monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
     monkeypatch.delenv("HOSS_JWT", raising=False)
     return onprem, cloud
+
+
+def _register_hypothesis_profiles() -> None:
+    """The depth of the Hypothesis tests that set no example count (see tests/depth.py)."""
+    from depth import DEFAULT_EXAMPLES
+    from hypothesis import settings
+
+    settings.register_profile("hossctl", max_examples=DEFAULT_EXAMPLES, deadline=None)
+    settings.load_profile("hossctl")
+
+
+def pytest_report_header() -> str:
+    from depth import FULL
+
+    if FULL:
+        return "depth: full (HOSSCTL_TESTS=full): every seed, every Hypothesis example"
+    return "depth: quick (set HOSSCTL_TESTS=full for every seed and every Hypothesis example)"
+
+
+_register_hypothesis_profiles()
+
+
+# The files whose tests take longest (mostly waiting: backoff sleeps, signals, slow servers).
+# They go first, so that pytest-xdist (--dist loadfile, keeping this order) starts each on a
+# worker of its own while the rest of the suite fills the others.
+LONGEST_FIRST = (
+    "test_apply_faults.py",
+    "test_apply_signals.py",
+    "test_apply_safety.py",
+    "test_plan_cli.py",
+    "test_hostile_server.py",
+    "test_ci_recipes_run.py",
+    "test_sandbox_sync_service.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: within a file, and among the rest, the order stays

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from forkserver import SHIM, fork_server
 
 STEP_TIMEOUT = 120  # seconds; a hung hossctl fails the test instead of blocking the suite
 
@@ -68,23 +69,17 @@ def _read_calls(log: Path) -> list[list[str]]:
 
 
 def make_tools(directory: Path, source_root: Path) -> Tools:
-    """``hossctl`` runs the code under test (``source_root``) the way the console script does;
+    """``hossctl`` runs the code under test (``source_root``) from the console script's entry point;
     ``pip`` records its arguments and, for a wheel path, checks that the file is there (so the
     wheel variant of the recipes is proven to install after checkout), but installs nothing:
     the code under test is already importable, and the test must not need the network."""
     directory.mkdir(parents=True, exist_ok=True)
     tools = Tools(directory, directory / "hossctl.calls", directory / "pip.calls")
     hossctl = directory / "hossctl"
-    hossctl.write_text(
-        f"#!{sys.executable}\n"
-        "import json, sys\n"
-        f"sys.path.insert(0, {str(source_root)!r})\n"
-        f"with open({str(tools.hossctl_log)!r}, 'a', encoding='utf-8') as log:\n"
-        "    log.write(json.dumps(sys.argv[1:]) + '\\n')\n"
-        "from hossctl.cli import main\n"
-        "sys.exit(main())\n",
-        encoding="utf-8",
-    )
+    # Through a fork of a process that has imported the code under test (tests/forkserver.py):
+    # the same entry point as the console script, without 0.4 s of imports per step.
+    server = fork_server(source_root)
+    hossctl.write_text(SHIM.format(python=sys.executable, log=str(tools.hossctl_log), path=server.path))
     pip = directory / "pip"
     pip.write_text(
         f"#!{sys.executable}\n"

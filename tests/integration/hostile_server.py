@@ -34,6 +34,7 @@ import json
 import os
 import secrets
 import select
+import signal
 import socket
 import string
 import struct
@@ -52,6 +53,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
+from forkserver import Exited, fork_server
 
 REPO = Path(__file__).resolve().parents[2]
 JSON = "application/json; charset=utf-8"
@@ -559,10 +561,17 @@ def write_config(directory: Path, url: str, *, evil: bool = False, auth_url: str
 
 
 def run_hossctl(
-    args: Sequence[str], env: Mapping[str, str], *, kill_after: float = 60.0, tree: Path = REPO
+    args: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    kill_after: float = 60.0,
+    tree: Path = REPO,
+    fork: bool = True,
 ) -> Run:
-    """``python -m hossctl ARGS`` from ``tree`` (this repository), measured: wall time and its
-    own peak RSS. Another ``tree`` (an older hossctl) is how a benchmark compares versions.
+    """``hossctl ARGS`` from ``tree``, measured: wall time and its own peak RSS. For this
+    repository the run is a fork of tests/forkserver.py's warm process (the same entry point
+    as the console script, without 0.4 s of imports). With ``fork`` False, or for another
+    ``tree`` (an older hossctl), it runs as ``python -m hossctl``: what a benchmark compares.
 
     Peak RSS is the ``VmHWM`` of the process's own memory, polled from ``/proc`` while it runs
     (a high-water mark, so the last sample holds the peak). ``ru_maxrss`` is only the fallback:
@@ -571,31 +580,46 @@ def run_hossctl(
     goes to files, not pipes, so a chatty process can never block on a full pipe while nothing
     reads it. A process still running after ``kill_after`` seconds is killed and reported as such.
     """
-    command = [sys.executable, "-m", "hossctl", *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=tree, env=dict(env), stdout=out, stderr=err)
+        if fork and tree == REPO:  # a fork of a process that has imported it (tests/forkserver.py)
+            with open(os.devnull, "rb") as stdin:
+                run = fork_server(REPO).run(
+                    list(args), dict(env), str(tree), (stdin.fileno(), out.fileno(), err.fileno())
+                )
+            pid = run.pid
+            poll = run.poll
+        else:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "hossctl", *args], cwd=tree, env=dict(env), stdout=out, stderr=err
+            )
+            pid = process.pid
+
+            def poll() -> Exited | None:
+                done, status, usage = os.wait4(pid, os.WNOHANG)
+                if done == 0:
+                    return None
+                process.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+                return Exited(process.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
+
         killed = False
         hwm_kb = 0
         while True:
-            hwm_kb = max(hwm_kb, _vm_hwm_kb(process.pid))
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid != 0:
+            hwm_kb = max(hwm_kb, _vm_hwm_kb(pid))
+            exited = poll()
+            if exited is not None:
                 break
-            if time.perf_counter() - started > kill_after:
-                process.kill()
+            if not killed and time.perf_counter() - started > kill_after:
+                os.kill(pid, signal.SIGKILL)
                 killed = True
-                pid, status, usage = os.wait4(process.pid, 0)
-                break
             time.sleep(0.01)
         wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait for it again
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", errors="replace")
         stderr = err.read().decode("utf-8", errors="replace")
-    peak_kb = hwm_kb or usage.ru_maxrss
-    return Run(tuple(args), process.returncode, stdout, stderr, wall, peak_kb / 1024, killed)
+    peak_kb = hwm_kb or exited.maxrss_kb
+    return Run(tuple(args), exited.code, stdout, stderr, wall, peak_kb / 1024, killed)
 
 
 def _vm_hwm_kb(pid: int) -> int:
@@ -735,8 +759,10 @@ def execute(
     declare_auth_url: bool = False,
     tree: Path = REPO,
     kill_after: float = 60.0,
+    fork: bool = True,
 ) -> Outcome:
-    """Run hossctl once, in format ``fmt``, against a fresh server in ``mode`` and a fresh PAT."""
+    """Run hossctl once, in format ``fmt``, against a fresh server in ``mode`` and a fresh PAT
+    (``fork``: see ``run_hossctl``)."""
     case = CASES.get(mode)
     pat = make_pat()
     with tempfile.TemporaryDirectory() as tmp, HostileServer(mode) as server:
@@ -745,7 +771,7 @@ def execute(
         config = write_config(directory, server.url, evil=mode.startswith("evil-names"), auth_url=auth_url)
         extra = case.args if case is not None else ()
         args = command(fmt, config, server.url, directory, extra)
-        run = run_hossctl(args, hossctl_env(pat), kill_after=kill_after, tree=tree)
+        run = run_hossctl(args, hossctl_env(pat), kill_after=kill_after, tree=tree, fork=fork)
         written = (directory / PLAN_FILE, directory / EXPORT_FILE)
         files = {p.name: p.read_text("utf-8") for p in written if p.exists()}
         return Outcome(

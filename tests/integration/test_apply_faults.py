@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from depth import seeds
 
 from hossctl.cli import cli
 from hossctl.sandbox import Sandbox
@@ -53,8 +54,8 @@ def _state(sb: Sandbox) -> dict[str, tuple[str, str, str, list[tuple[str, str, s
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize(
     ("rate", "seed", "max_runs"),
-    [pytest.param(0.5, seed, 3, id=f"50%-seed{seed}") for seed in range(1, 6)]
-    + [pytest.param(0.3, seed, 1, id=f"30%-seed{seed}") for seed in range(1, 6)],
+    [pytest.param(0.5, seed, 3, id=f"50%-seed{seed}") for seed in seeds(5)]
+    + [pytest.param(0.3, seed, 1, id=f"30%-seed{seed}") for seed in seeds(5)],
 )
 def test_faulty_apply_converges_exactly(
     sandbox_factory: SandboxFactory,

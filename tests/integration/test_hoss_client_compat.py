@@ -12,7 +12,15 @@ from hossctl.sandbox import Sandbox
 SandboxFactory = Callable[..., Sandbox]
 
 
-hoss = pytest.importorskip("hoss")
+class _Official:
+    """The ``hoss`` package, imported by the first test that uses it: every pytest-xdist worker
+    collects this module, and importing the client (boto3, requests) costs each a third of a second."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(pytest.importorskip("hoss"), name)
+
+
+hoss: Any = _Official()
 
 
 @pytest.fixture

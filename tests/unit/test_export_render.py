@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from depth import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -164,7 +165,7 @@ def test_yaml_special_names_round_trip_as_strings() -> None:
 names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.dictionaries(names, st.tuples(names, names), max_size=8))
 def test_output_is_deterministic_and_round_trips(live: dict[str, tuple[str, str]]) -> None:
     """Whatever the names and texts, the output parses back to exactly the live values."""

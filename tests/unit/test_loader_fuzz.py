@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from depth import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,10 +26,8 @@ VALID_DATA: dict[str, Any] = yaml.safe_load(VALID)
 TOKEN = "hp_" + "Zz9" * 10
 ENV = {"CLOUD_HOSS_URL": "https://cloud.example.org", "HOSS_X": TOKEN}
 
-# HOSSCTL_FUZZ_SCALE=10 runs ten times more examples (for a long local session).
-SCALE = float(os.environ.get("HOSSCTL_FUZZ_SCALE", "1"))
 FUZZ = settings(
-    max_examples=int(600 * SCALE),
+    max_examples=examples(600),
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -223,19 +221,19 @@ def test_random_values_in_a_valid_config(workdir: Path, data: bytes) -> None:
     load_bytes(workdir, data)
 
 
-@settings(FUZZ, max_examples=int(400 * SCALE))
+@settings(FUZZ, max_examples=examples(400))
 @given(data=st.binary(max_size=512))
 def test_random_bytes(workdir: Path, data: bytes) -> None:
     assert isinstance(load_bytes(workdir, data), ConfigError)
 
 
-@settings(FUZZ, max_examples=int(400 * SCALE))
+@settings(FUZZ, max_examples=examples(400))
 @given(pieces=st.lists(st.sampled_from(FRAGMENTS) | st.characters(), max_size=60))
 def test_random_yaml_looking_text(workdir: Path, pieces: list[str]) -> None:
     load_bytes(workdir, "".join(pieces).encode("utf-8", errors="surrogatepass"))
 
 
-@settings(FUZZ, max_examples=int(60 * SCALE))
+@settings(FUZZ, max_examples=examples(60))
 @given(
     depth=st.integers(1, 3000),
     style=st.sampled_from(["[", "{a: ", "- ", "a:\n", "{? "]),
@@ -282,7 +280,8 @@ def test_alias_bombs_are_refused_at_once(workdir: Path, fanout: int, levels: int
     text = alias_bomb(fanout, levels, merge)
     start = time.thread_time()  # CPU time of this thread: what the loader did, not the machine's load
     result = load_bytes(workdir, text.encode())
-    assert time.thread_time() - start < 1, "the loader stops at the node limit instead of expanding"
+    # Counting up to the node limit takes well under a second; expanding 2**41 nodes, forever.
+    assert time.thread_time() - start < 5, "the loader stops at the node limit instead of expanding"
 
     assert isinstance(result, ConfigError)
     [diagnostic] = result.diagnostics

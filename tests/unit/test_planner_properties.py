@@ -10,10 +10,10 @@ must carry its violation.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from depth import examples
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from two_servers import CORE, A, B, X
@@ -328,7 +328,7 @@ def check_flagged(world: World, plan: Plan, model: Model, target_check: bool) ->
 
 
 @settings(
-    max_examples=int(os.environ.get("PLANNER_PROPERTY_EXAMPLES", "400")),  # raise it for a deeper soak
+    max_examples=examples(400),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -17,10 +17,10 @@ changes).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from depth import examples
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_planner_properties import NAMES, TYPES, World, worlds
@@ -212,7 +212,7 @@ def plan_of(world: World) -> tuple[tuple[Change, ...], bool]:
 
 
 PROFILE = settings(
-    max_examples=int(os.environ.get("PRECONDITION_PROPERTY_EXAMPLES", "300")),
+    max_examples=examples(300),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
