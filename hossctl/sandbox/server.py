@@ -89,6 +89,10 @@ def _redirect(method: str, redirect: Redirect) -> Response:
 class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5. A client opening 16 connections at once (as
+    # hossctl's reads do) overflows it, and each refused SYN waits for the kernel's 1 s retry:
+    # a sandbox that is slow for no reason a real server has. The kernel caps it at somaxconn.
+    request_queue_size = 1024
 
     app: App  # set once the bound port, and so the sandbox URL, is known
 

@@ -123,6 +123,7 @@ DATASET_MODES = ("html", "invalid-json", "non-objects", "wrong-types", "null")
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # not socketserver's 5: concurrent connects must not wait 1 s for a retry
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up mid-answer (hossctl stopping after an error) is no news."""

@@ -133,6 +133,7 @@ class _Disconnected(Exception):
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # not socketserver's 5: concurrent connects must not wait 1 s for a retry
     allow_reuse_address = True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
