@@ -118,3 +118,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: within a file, and among the rest, the order stays
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the controller, before pytest-xdist starts its workers: compile hossctl and the test
+    helpers once, rather than in every worker, fork server and child process of a fresh checkout."""
+    if hasattr(config, "workerinput"):
+        return
+    import compileall
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for directory in (root / "hossctl", root / "tests"):
+        compileall.compile_dir(directory, quiet=1, workers=0)
