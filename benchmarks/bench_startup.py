@@ -1,4 +1,4 @@
-"""Benchmark: start-up of ``hossctl --help`` and ``hossctl validate``, against another tree in the same run.
+"""Benchmark: start-up of ``hossctl --help``, ``validate`` and ``plan``, against another tree in the same run.
 
 Usage:  python benchmarks/bench_startup.py [--before DIR] [--runs 15]
 
@@ -19,7 +19,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = {"--help": ["--help"], "validate": ["validate", "-f", "examples/two-servers-duplex/hoss.yaml"]}
+CASES = {
+    "--help": ["--help"],
+    "validate": ["validate", "-f", "examples/two-servers-duplex/hoss.yaml"],
+    # every import of a plan (the client, httpx), then "no credentials": no network needed
+    "plan": ["plan", "-f", str(Path(__file__).resolve().parent / "startup-plan.yaml")],
+}
 
 
 def timed(args: list[str], root: Path) -> float:
