@@ -6,6 +6,7 @@ decides which error a client sees when several things are wrong at once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import secrets
@@ -70,7 +71,9 @@ class Api:
         account = self.accounts.get(pat) if scheme == "Bearer" and pat.startswith("hp_") else None
         if account is None:
             return error_response(401, "Unauthorized")
-        return json_response(201, self.issuer.exchange(account))
+        # The groups claim is read from the auth database at each exchange (docs/hoss-server.md §2.2).
+        groups = tuple(self.store.auth_group_names(account.username))
+        return json_response(201, self.issuer.exchange(dataclasses.replace(account, groups=groups)))
 
     def openid_configuration(self, request: Request) -> Response:
         auth = f"{self.base_url}/auth/v1"

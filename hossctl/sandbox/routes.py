@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import unquote
 
+from hossctl.sandbox.groups import GroupsApi
 from hossctl.sandbox.handlers import Api
 from hossctl.sandbox.messages import Request, Response
 
@@ -68,6 +69,7 @@ def route_table(api: Api) -> list[Route]:
     ds = f"{ns}/dataset/{{ds}}"
     R, P, A, X = Route, Access.PUBLIC, Access.ANY, Access.ADMIN
     V = Access.PRIVILEGED
+    groups = GroupsApi(api.store, api.issuer, api.accounts)
     return [
         R("GET", f"{CORE}/discover", api.discover, P),
         R("GET", f"{CORE}/object_store/", api.list_object_stores, A),
@@ -88,10 +90,22 @@ def route_table(api: Api) -> list[Route]:
         R("PUT", f"{ds}/sync", api.put_dataset_sync, V),
         R("DELETE", f"{ds}/sync", api.delete_dataset_sync, V),
         R("PUT", f"{CORE}/user/sync", api.sync_user, A),
+        # dataset permissions check the role inside, after the namespace lookup
+        R("PUT", f"{ds}/user/{{username}}/access/{{level}}", groups.put_user_permission, A),
+        R("DELETE", f"{ds}/user/{{username}}", groups.delete_user_permission, A),
+        R("PUT", f"{ds}/group/{{group}}/access/{{level}}", groups.put_group_permission, A),
+        R("DELETE", f"{ds}/group/{{group}}", groups.delete_group_permission, A),
         R("POST", f"{AUTH}/pat/exchange/jwt", api.exchange_pat, P),
         R("GET", f"{AUTH}/.well-known/openid-configuration", api.openid_configuration, P),
         R("GET", f"{AUTH}/keys", api.keys, P),
         R("GET", f"{AUTH}/ping", api.ping, P),
+        # the auth service checks its own bearer (a PAT or a JWT) inside each handler
+        R("POST", f"{AUTH}/group/", groups.create_group, P),
+        R("GET", f"{AUTH}/group/{{group}}", groups.get_group, P),
+        R("DELETE", f"{AUTH}/group/{{group}}", groups.delete_group, P),
+        R("PUT", f"{AUTH}/group/{{group}}/user/{{username}}", groups.add_member, P),
+        R("DELETE", f"{AUTH}/group/{{group}}/user/{{username}}", groups.remove_member, P),
+        R("GET", f"{AUTH}/user/{{username}}", groups.get_user, P),
     ]
 
 

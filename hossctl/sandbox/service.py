@@ -277,6 +277,10 @@ class Sandbox:
             self._store.ensure_object_store(name, description, OBJECT_STORE_ENDPOINT)
         if DEFAULT_STORE in self.object_stores:
             self._store.ensure_namespace("default", "Default namespace", DEFAULT_STORE, "data")
+        for account in (ADMIN, USER):
+            self._store.seed_auth_user(
+                account.username, account.name, account.email, account.role, account.groups
+            )
 
 
 def _validate(

@@ -82,6 +82,32 @@ CREATE TABLE IF NOT EXISTS sync_configurations (
 );
 """
 
+# The auth service's own database (server/auth/pkg/database/migrations/0001_initial.go): users, groups
+# with a description, and memberships. It is separate from core's users/groups/memberships above,
+# which core only refreshes from the JWT on ``PUT /user/sync`` (docs/hoss-server.md §8.1, §13).
+AUTH_SCHEMA = """
+CREATE TABLE IF NOT EXISTS auth_users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    full_name TEXT NOT NULL,
+    given_name TEXT NOT NULL,
+    family_name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    role TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS auth_groups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS auth_memberships (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id INTEGER NOT NULL REFERENCES auth_groups(id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES auth_users(id) ON DELETE CASCADE,
+    UNIQUE (group_id, user_id)
+);
+"""
+
 DEFAULT_SYNC_POLICY = '{"Version":"1","Statements":[]}'
 
 
@@ -150,6 +176,7 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(SCHEMA)
+        self._conn.executescript(AUTH_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -295,6 +322,139 @@ class Store:
                 db.execute(
                     "INSERT OR IGNORE INTO memberships(user_id, group_id) VALUES (?, ?)", (user_id, group_id)
                 )
+
+    # the auth service's users, groups and memberships ---------------------------------------
+
+    def seed_auth_user(
+        self, username: str, full_name: str, email: str, role: str, groups: tuple[str, ...]
+    ) -> None:
+        """Create the built-in groups, and an auth user with its memberships the first time it is seen.
+
+        The auth service creates ``admin`` and ``public`` at every start if missing
+        (``configuration.go``). A user is created once, like ``CreateUser``: later starts leave its
+        memberships alone, so the ones changed through the API survive a restart on the same file.
+        """
+        given, _, family = full_name.partition(" ")
+        with self._tx() as db:
+            for group, description in BUILTIN_AUTH_GROUPS.items():
+                _ensure_auth_group(db, group, description)
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO auth_users(username, full_name, given_name, family_name, email, role)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (username, full_name, given, family, email, role),
+            )
+            if cursor.rowcount != 1:
+                return
+            for group in groups:
+                group_id = _ensure_auth_group(db, group, f"Personal group for user {username}")
+                db.execute(
+                    "INSERT OR IGNORE INTO auth_memberships(group_id, user_id) VALUES (?, ?)",
+                    (group_id, cursor.lastrowid),
+                )
+
+    def auth_group_names(self, username: str) -> list[str]:
+        """The user's groups in the auth database, in membership order: the JWT's ``groups`` claim."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT g.group_name FROM auth_memberships m JOIN auth_groups g ON g.id = m.group_id"
+                " JOIN auth_users u ON u.id = m.user_id WHERE u.username = ? ORDER BY m.id",
+                (username,),
+            ).fetchall()
+        return [str(row["group_name"]) for row in rows]
+
+    def is_auth_member(self, username: str, group: str) -> bool:
+        return group in self.auth_group_names(username)
+
+    def create_auth_group(self, group: str, description: str, creator: str) -> dict[str, str]:
+        """Insert a group (AlreadyExists on its unique name) and make its creator a member."""
+        with self._tx() as db:
+            try:
+                cursor = db.execute(
+                    "INSERT INTO auth_groups(group_name, description) VALUES (?, ?)", (group, description)
+                )
+            except sqlite3.IntegrityError as exc:
+                raise AlreadyExists(group) from exc
+            user = db.execute("SELECT id FROM auth_users WHERE username = ?", (creator,)).fetchone()
+            if user is not None:
+                db.execute(
+                    "INSERT INTO auth_memberships(group_id, user_id) VALUES (?, ?)",
+                    (cursor.lastrowid, user["id"]),
+                )
+        return {"group_name": group, "description": description}
+
+    def get_auth_group(self, group: str) -> dict[str, Any]:
+        """``database.Group`` with its members; ``memberships`` is omitted when empty (``omitempty``)."""
+        with self._tx() as db:
+            row = _auth_group(db, group)
+            members = db.execute(
+                "SELECT u.* FROM auth_memberships m JOIN auth_users u ON u.id = m.user_id"
+                " WHERE m.group_id = ? ORDER BY m.id",
+                (row["id"],),
+            ).fetchall()
+        result: dict[str, Any] = {"group_name": row["group_name"], "description": row["description"]}
+        if members:
+            result["memberships"] = [{"user": _auth_user_json(member)} for member in members]
+        return result
+
+    def delete_auth_group(self, group: str) -> None:
+        """Delete by name, cascading memberships; a missing group is not an error (``DeleteGroup``)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM auth_groups WHERE group_name = ?", (group,))
+
+    def add_auth_member(self, group: str, username: str) -> None:
+        """Insert-or-nothing; NotFound for a missing group, then for a missing user."""
+        with self._tx() as db:
+            group_id = int(_auth_group(db, group)["id"])
+            db.execute(
+                "INSERT OR IGNORE INTO auth_memberships(group_id, user_id) VALUES (?, ?)",
+                (group_id, _auth_user_id(db, username)),
+            )
+
+    def remove_auth_member(self, group: str, username: str) -> None:
+        """Delete a membership (none is fine); NotFound for a missing group, then for a missing user."""
+        with self._tx() as db:
+            group_id = int(_auth_group(db, group)["id"])
+            db.execute(
+                "DELETE FROM auth_memberships WHERE group_id = ? AND user_id = ?",
+                (group_id, _auth_user_id(db, username)),
+            )
+
+    def get_auth_user(self, username: str) -> dict[str, Any]:
+        """``database.User`` with its groups; ``memberships`` is omitted when empty."""
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM auth_users WHERE username = ?", (username,)).fetchone()
+            if row is None:
+                raise NotFound(username)
+            groups = db.execute(
+                "SELECT g.group_name, g.description FROM auth_memberships m"
+                " JOIN auth_groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY m.id",
+                (row["id"],),
+            ).fetchall()
+        result = _auth_user_json(row)
+        if groups:
+            result["memberships"] = [{"group": dict(group)} for group in groups]
+        return result
+
+    # dataset permissions --------------------------------------------------------------------
+
+    def set_dataset_permission(self, namespace: str, name: str, group: str, permission: str) -> None:
+        """Insert or update one group's permission, keeping the row (and so the JSON order) if it exists."""
+        with self._tx() as db:
+            row = _dataset(db, namespace, name)
+            db.execute(
+                "INSERT INTO permissions(dataset_id, group_id, permission) VALUES (?, ?, ?)"
+                " ON CONFLICT(dataset_id, group_id) DO UPDATE SET permission = excluded.permission",
+                (row["id"], _ensure_group(db, group), permission),
+            )
+
+    def remove_dataset_permission(self, namespace: str, name: str, group: str) -> None:
+        """Delete one group's permission; none is fine. Core creates the group on the way, as here."""
+        with self._tx() as db:
+            row = _dataset(db, namespace, name)
+            db.execute(
+                "DELETE FROM permissions WHERE dataset_id = ? AND group_id = ?",
+                (row["id"], _ensure_group(db, group)),
+            )
 
     # datasets -----------------------------------------------------------------------------
 
@@ -499,3 +659,45 @@ def _permissions(db: sqlite3.Connection, dataset_id: int) -> dict[str, str]:
         (dataset_id,),
     ).fetchall()
     return {str(row["group_name"]): str(row["permission"]) for row in rows}
+
+
+BUILTIN_AUTH_GROUPS = {
+    "admin": "Group for all admin users. This group is automatically added to all datasets and can only be"
+    " removed by an administrator.",
+    "public": "Group containing *all* users. You can grant this group read-only permissions to a dataset.",
+}
+
+
+def _ensure_auth_group(db: sqlite3.Connection, group: str, description: str) -> int:
+    db.execute(
+        "INSERT OR IGNORE INTO auth_groups(group_name, description) VALUES (?, ?)", (group, description)
+    )
+    return int(db.execute("SELECT id FROM auth_groups WHERE group_name = ?", (group,)).fetchone()["id"])
+
+
+def _auth_group(db: sqlite3.Connection, group: str) -> sqlite3.Row:
+    row = db.execute("SELECT * FROM auth_groups WHERE group_name = ?", (group,)).fetchone()
+    if row is None:
+        raise NotFound(group)
+    result: sqlite3.Row = row
+    return result
+
+
+def _auth_user_id(db: sqlite3.Connection, username: str) -> int:
+    row = db.execute("SELECT id FROM auth_users WHERE username = ?", (username,)).fetchone()
+    if row is None:
+        raise NotFound(username)
+    return int(row["id"])
+
+
+def _auth_user_json(row: sqlite3.Row) -> dict[str, Any]:
+    """The auth service's ``database.User`` JSON (every sandbox account has a verified email)."""
+    return {
+        "username": row["username"],
+        "full_name": row["full_name"],
+        "given_name": row["given_name"],
+        "family_name": row["family_name"],
+        "email": row["email"],
+        "email_verified": True,
+        "role": row["role"],
+    }
