@@ -19,6 +19,7 @@ from hossctl.sandbox.messages import (
     Request,
     Response,
     bind,
+    bind_error,
     empty,
     error_response,
     json_response,
@@ -26,13 +27,15 @@ from hossctl.sandbox.messages import (
 )
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, DatasetRow, Store, go_time, now_utc
 from hossctl.sandbox.sync_service import SYNC_SERVICE_AGENT
-from hossctl.sandbox.tokens import Account, TokenIssuer
+from hossctl.sandbox.tokens import Account, Rejected, TokenIssuer
 
 VERSION = "0.2.13"
 BUILD = "sandbox"
 SERVICES = ("db", "auth", "core", "sync", "minio", "reverse-proxy")
 DEFAULT_PAGE = 25
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+PRIVILEGED_ROLES = ("privileged", "admin", "service")  # api/util.go validatePrivileged
+_INT64_MAX = 2**63 - 1
 
 
 class Api:
@@ -67,13 +70,48 @@ class Api:
         )
 
     def exchange_pat(self, request: Request) -> Response:
-        scheme, _, pat = (request.header("authorization") or "").partition(" ")
-        account = self.accounts.get(pat) if scheme == "Bearer" and pat.startswith("hp_") else None
+        """server/auth/main.go ``AuthorizationMiddleware`` (lines 114-166), then
+        server/auth/pkg/api/handler.go ``PATforJWT`` (lines 98-117): the bearer may be a PAT or a JWT."""
+        scheme, sep, token = (request.header("authorization") or "").partition(" ")
+        if scheme != "Bearer" or not sep:
+            return error_response(401, "Unauthorized")
+        account: Account | None
+        if token.startswith("hp_"):
+            account = self.accounts.get(token)
+        elif token.startswith("hsvc_"):
+            account = None  # the sandbox has no SERVICE_AUTH_SECRET
+        else:
+            account = self._jwt_account(token)
         if account is None:
             return error_response(401, "Unauthorized")
         # The groups claim is read from the auth database at each exchange (docs/hoss-server.md §2.2).
         groups = tuple(self.store.auth_group_names(account.username))
         return json_response(201, self.issuer.exchange(dataclasses.replace(account, groups=groups)))
+
+    def _jwt_account(self, token: str) -> Account | None:
+        """The auth service's ``authorizeJWT`` (server/auth/main.go lines 171-200) and
+        ``userinfo.ParseUserClaims``: None for a 401; a panic in the claim checks is a bare 500."""
+        try:
+            claims = self.issuer.claims(token)
+        except Rejected as exc:
+            if exc.status == 500:
+                raise ApiError(Response(500)) from None
+            return None
+        nickname = claims.get("nickname")
+        if not isinstance(nickname, str):
+            return None
+        if claims.get("service") is not True and claims.get("email") is None:
+            return None  # ParseUserClaims: "No email claim"
+        for account in self.accounts.values():
+            if account.username == nickname:
+                return account
+        role, groups, name = claims.get("role"), claims.get("groups"), claims.get("name")
+        return Account(
+            nickname,
+            role if isinstance(role, str) and role else "user",
+            tuple(groups.split(",")) if isinstance(groups, str) else (),
+            name if isinstance(name, str) else "* *",
+        )
 
     def openid_configuration(self, request: Request) -> Response:
         auth = f"{self.base_url}/auth/v1"
@@ -192,8 +230,14 @@ class Api:
         return json_response(200, [dataset_json(row, perms, ns_json) for row, perms in visible])
 
     def create_dataset(self, request: Request) -> Response:
+        """server/core/pkg/api/dataset.go ``CreateDataset``, lines 41-77: bind, then role, then names."""
         namespace = request.params["ns"]
         body = bind(request, ("name",), ("description",))
+        # ``Description *string binding:"required"``: present and not null, but "" is fine.
+        if json.loads(request.body).get("description") is None:
+            raise bind_error()
+        if request.user.role not in PRIVILEGED_ROLES:
+            raise ApiError(error_response(401, "User is unauthorized"))
         self.store.require_namespace(namespace)
         name = body["name"]
         if "/" in name or "|" in name:
@@ -268,14 +312,17 @@ def dataset_json(row: DatasetRow, permissions: dict[str, str], namespace: dict[s
 
 
 def _paging(request: Request) -> tuple[int, int]:
-    """gin's DefaultQuery + strconv.Atoi; bad or negative values end as a 500 (§6.1)."""
+    """gin's DefaultQuery + strconv.Atoi (server/core/pkg/api/namespace.go ``ListNamespaces``, lines
+    172-182); bad, negative or int64-overflowing values end as a 500 (§6.1)."""
     values = []
     for name, default in (("limit", DEFAULT_PAGE), ("offset", 0)):
         raw = request.query_value(name)
         if raw is None:
             values.append(default)
             continue
-        if not _INTEGER.fullmatch(raw) or int(raw) < 0:
+        # strconv.Atoi fails beyond int64 (HandleError: 500 with its JSON body); a negative value
+        # passes Atoi and fails in Postgres, the same 500.
+        if not _INTEGER.fullmatch(raw) or not 0 <= int(raw) <= _INT64_MAX:
             raise unhandled()
         values.append(int(raw))
     return values[0], values[1]

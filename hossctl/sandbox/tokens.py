@@ -14,6 +14,7 @@ import secrets
 import string
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -107,12 +108,31 @@ class TokenIssuer:
         return jwt.encode(claims, self._secret, algorithm="HS256", headers={"kid": self.kid})
 
     def verify(self, authorization: str | None) -> Caller:
-        """Check an ``Authorization`` header value as core's middleware does."""
+        """Check an ``Authorization`` header value as core's middleware does.
+
+        server/core/main.go ``AuthorizeJWT``, lines 244-300 (docs/hoss-server.md §2.4).
+        """
         if not authorization:
             raise Rejected(401)
         scheme, sep, token = authorization.partition(" ")
         if scheme != "Bearer" or not sep or not token or " " in token:
             raise Rejected(401)
+        claims = self.claims(token)
+        nickname, role, groups = claims.get("nickname"), claims.get("role"), claims.get("groups")
+        service = claims.get("service", False)
+        if not all(isinstance(v, str) for v in (nickname, role, groups)) or not isinstance(service, bool):
+            raise Rejected(500)
+        assert isinstance(nickname, str) and isinstance(role, str) and isinstance(groups, str)
+        return Caller(nickname, role, tuple(groups.split(",")), service)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """A JWT's claims once its signature, times, ``iss`` and ``aud`` pass, in the real order.
+
+        Core (server/core/main.go ``AuthorizeJWT``, lines 252-282) and the auth service
+        (server/auth/main.go ``authorizeJWT``, lines 171-189) both read ``iss`` and then ``aud`` with
+        a Go type assertion to ``string``: a missing or non-string ``iss``, or an ``aud`` that is a
+        list, panics, and gin's Recovery answers 500 with an empty body.
+        """
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -123,19 +143,22 @@ class TokenIssuer:
         if kid != self.kid:
             raise Rejected(401)
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._secret,
                 algorithms=["HS256"],
-                audience=AUDIENCE,
-                issuer=self.issuer,
-                options={"require": []},
+                options={"require": [], "verify_aud": False, "verify_iss": False},
             )
         except jwt.InvalidTokenError:
             raise Rejected(401) from None
-        nickname, role, groups = claims.get("nickname"), claims.get("role"), claims.get("groups")
-        service = claims.get("service", False)
-        if not all(isinstance(v, str) for v in (nickname, role, groups)) or not isinstance(service, bool):
+        iss = claims.get("iss")
+        if not isinstance(iss, str):
             raise Rejected(500)
-        assert isinstance(nickname, str) and isinstance(role, str) and isinstance(groups, str)
-        return Caller(nickname, role, tuple(groups.split(",")), service)
+        if iss != self.issuer:
+            raise Rejected(401)
+        aud = claims.get("aud")
+        if not isinstance(aud, str):
+            raise Rejected(500)
+        if aud != AUDIENCE:
+            raise Rejected(401)
+        return claims

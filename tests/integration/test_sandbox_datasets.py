@@ -24,7 +24,7 @@ def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
 
 
 def test_create_shape(sandbox: Sandbox, sandbox_api: ApiFactory) -> None:
-    response = sandbox_api(sandbox, "user").post(DS, json={"name": "ds1", "description": "first"})
+    response = sandbox_api(sandbox).post(DS, json={"name": "ds1", "description": "first"})
     assert response.status_code == 201
     body = response.json()
     assert CREATED.fullmatch(body["created"])
@@ -35,12 +35,12 @@ def test_create_shape(sandbox: Sandbox, sandbox_api: ApiFactory) -> None:
         "root_directory": "ds1/",
         "delete_on": "0001-01-01T00:00:00Z",
         "delete_status": "NOT_SCHEDULED",
-        "owner": {"username": "user", "memberships": None},
+        "owner": {"username": "admin", "memberships": None},
         "sync_enabled": False,
         "sync_type": "simplex",
         "sync_policy": "",
         "permissions": [
-            {"group": {"group_name": "user-hoss-default-group"}, "permission": "rw"},
+            {"group": {"group_name": "admin-hoss-default-group"}, "permission": "rw"},
             {"group": {"group_name": "admin"}, "permission": "rw"},
         ],
     }
@@ -50,9 +50,9 @@ def test_create_shape(sandbox: Sandbox, sandbox_api: ApiFactory) -> None:
     ("body", "status", "error"),
     [
         ({"description": "no name"}, 400, "Unhandled error"),
-        ({"name": ""}, 400, "Unhandled error"),
-        ({"name": "a|b"}, 500, "Unhandled error"),
-        ({"name": "default-ds"}, 403, "Resource already exists"),
+        ({"name": "", "description": ""}, 400, "Unhandled error"),
+        ({"name": "a|b", "description": ""}, 500, "Unhandled error"),
+        ({"name": "default-ds", "description": ""}, 403, "Resource already exists"),
     ],
 )
 def test_create_errors(
@@ -61,13 +61,15 @@ def test_create_errors(
     sandbox.seed_dataset("default", "default-ds")
     response = sandbox_api(sandbox).post(DS, json=body)
     assert (response.status_code, response.json()) == (status, {"error": error})
-    missing = sandbox_api(sandbox).post("/core/v1/namespace/nope/dataset/", json={"name": "x"})
+    missing = sandbox_api(sandbox).post(
+        "/core/v1/namespace/nope/dataset/", json={"name": "x", "description": ""}
+    )
     assert missing.status_code == 404
 
 
 def test_list_is_filtered_by_groups_recorded_in_core(sandbox: Sandbox, sandbox_api: ApiFactory) -> None:
     admin, user = sandbox_api(sandbox), sandbox_api(sandbox, "user")
-    user.post(DS, json={"name": "by-user"})
+    sandbox.seed_dataset("default", "by-user", owner="user")  # role user may not create (401)
     sandbox.seed_dataset("default", "by-admin")
     sandbox.seed_dataset("default", "by-alice", owner="alice")
     assert [d["name"] for d in user.get(DS).json()] == ["by-user"]

@@ -27,7 +27,7 @@ def test_restart_keeps_everything(
     api.put(
         "/core/v1/namespace/p/sync", json={"target_core_service": "http://t/core/v1", "sync_type": "duplex"}
     )
-    api.post("/core/v1/namespace/p/dataset/", json={"name": "ds"})
+    api.post("/core/v1/namespace/p/dataset/", json={"name": "ds", "description": ""})
     dataset = api.get("/core/v1/namespace/p/dataset/ds").json()
     pats = (first.admin_pat, first.user_pat)
     first.stop()

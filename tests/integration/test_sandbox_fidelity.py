@@ -1,0 +1,202 @@
+"""Issue 13: places where the sandbox answered differently from the real server.
+
+Each test names the Go source it follows, in the WyssCenter/hybrid-object-store repository
+(server/core/..., server/auth/..., server/libs/hoss-service/...), with the function and lines.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from hossctl.sandbox import Sandbox
+
+SandboxFactory = Callable[..., Sandbox]
+ApiFactory = Callable[..., httpx.Client]
+
+DS = "/core/v1/namespace/default/dataset/"
+HTTP = httpx.Client(verify=False, timeout=10)
+
+
+def _exchange(sandbox: Sandbox, bearer: str) -> httpx.Response:
+    return HTTP.post(f"{sandbox.url}/auth/v1/pat/exchange/jwt", headers={"Authorization": f"Bearer {bearer}"})
+
+
+def _forge(sandbox: Sandbox, **overrides: object) -> str:
+    """A token signed with the sandbox's own key and kid, with some claims changed or removed (None)."""
+    kid = jwt.get_unverified_header(_exchange(sandbox, sandbox.admin_pat).json()["id_token"])["kid"]
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "iss": f"{sandbox.url}/auth/v1",
+        "aud": "HossServer",
+        "sub": "x",
+        "iat": now,
+        "exp": now + 3600,
+        "nickname": "admin",
+        "role": "admin",
+        "groups": "admin-hoss-default-group,admin",
+        "email": "admin@sandbox.invalid",
+    }
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, sandbox._secret, algorithm="HS256", headers={"kid": kid})
+
+
+# 1 and 2: dataset create --------------------------------------------------------------------------
+
+
+def test_dataset_create_by_role_user_is_401(sandbox_factory: SandboxFactory, sandbox_api: ApiFactory) -> None:
+    """server/core/pkg/api/dataset.go CreateDataset, lines 55-58: validatePrivileged (api/util.go
+    lines 64-66, privileged, admin or service) fails -> HandleError(ErrUnauthorized) -> 401 JSON."""
+    sandbox = sandbox_factory()
+    response = sandbox_api(sandbox, "user").post(DS, json={"name": "mine", "description": "d"})
+    assert (response.status_code, response.json()) == (401, {"error": "User is unauthorized"})
+    assert sandbox.datasets("default") == []
+    created = sandbox_api(sandbox).post(DS, json={"name": "mine", "description": "d"})
+    assert created.status_code == 201
+
+
+@pytest.mark.parametrize("role", ["admin", "user"])
+@pytest.mark.parametrize(
+    "body",
+    [{"name": "x"}, {"name": "x", "description": None}, {"name": "x", "description": 5}],
+    ids=["absent", "null", "not-a-string"],
+)
+def test_dataset_create_without_description_is_400_before_the_role(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory, role: str, body: dict[str, Any]
+) -> None:
+    """server/core/pkg/api/dataset.go datasetInput, lines 15-20 (``Description *string
+    binding:"required"``) and CreateDataset, lines 44-49: c.Bind fails (gin writes 400) and
+    HandleError adds the generic body, all before the role check at lines 55-58."""
+    sandbox = sandbox_factory()
+    response = sandbox_api(sandbox, role).post(DS, json=body)
+    assert (response.status_code, response.json()) == (400, {"error": "Unhandled error"})
+    assert sandbox.datasets("default") == []
+
+
+def test_dataset_create_with_empty_description_is_fine(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory
+) -> None:
+    """server/core/pkg/api/dataset.go datasetInput, lines 15-20: ``required`` on a *string only
+    asks for a non-nil pointer, so "" binds."""
+    sandbox = sandbox_factory()
+    response = sandbox_api(sandbox).post(DS, json={"name": "x", "description": ""})
+    assert response.status_code == 201 and response.json()["description"] == ""
+
+
+# 3: odd tokens ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"aud": ["HossServer"]}, {"aud": None}, {"iss": None}],
+    ids=["aud-list", "no-aud", "no-iss"],
+)
+def test_core_panics_on_claims_that_are_not_strings(
+    sandbox_factory: SandboxFactory, claims: dict[str, Any]
+) -> None:
+    """server/core/main.go AuthorizeJWT, lines 270 and 277: ``userClaims["iss"].(string)`` and
+    ``userClaims["aud"].(string)`` panic on a missing or non-string claim; gin's Recovery
+    (gin.Default, line 41) answers 500 with an empty body."""
+    sandbox = sandbox_factory()
+    token = _forge(sandbox, **claims)
+    response = HTTP.get(f"{sandbox.core_url}/namespace/", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, response.content) == (500, b"")
+
+
+def test_core_checks_iss_before_aud(sandbox_factory: SandboxFactory) -> None:
+    """server/core/main.go AuthorizeJWT, lines 270-282: a wrong issuer is a 401 before the
+    audience is even read, so a list ``aud`` does not panic then."""
+    sandbox = sandbox_factory()
+    token = _forge(sandbox, iss="http://elsewhere/auth/v1", aud=["HossServer"])
+    response = HTTP.get(f"{sandbox.core_url}/namespace/", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, response.content) == (401, b"")
+
+
+# 4: paging that overflows -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/core/v1/namespace/", "/core/v1/object_store/"],
+)
+@pytest.mark.parametrize(
+    "query", ["?limit=99999999999999999999", "?offset=99999999999999999999", "?limit=9223372036854775808"]
+)
+def test_paging_beyond_int64_is_the_json_500(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory, path: str, query: str
+) -> None:
+    """server/core/pkg/api/namespace.go ListNamespaces, lines 172-182: strconv.Atoi fails with
+    ErrRange, and HandleError (api/errors.go lines 17-31) writes 500 {"error":"Unhandled error"}."""
+    response = sandbox_api(sandbox_factory()).get(path + query)
+    assert (response.status_code, response.json()) == (500, {"error": "Unhandled error"})
+
+
+def test_paging_at_int64_max_is_accepted(sandbox_factory: SandboxFactory, sandbox_api: ApiFactory) -> None:
+    """namespace.go ListNamespaces, lines 172-190: 2**63-1 passes Atoi and is a valid LIMIT."""
+    response = sandbox_api(sandbox_factory()).get("/core/v1/namespace/?limit=9223372036854775807")
+    assert response.status_code == 200 and [n["name"] for n in response.json()] == ["default"]
+
+
+# 5: a JWT as the bearer of the PAT exchange ------------------------------------------------------
+
+
+def test_pat_exchange_accepts_a_jwt(sandbox_factory: SandboxFactory) -> None:
+    """server/auth/main.go AuthorizationMiddleware, lines 135-164: a bearer without the ``hp_``
+    or ``hsvc_`` prefix is checked as a JWT (authorizeJWT, lines 171-200), and
+    server/auth/pkg/api/handler.go PATforJWT, lines 98-117, mints tokens for whoever passed."""
+    sandbox = sandbox_factory()
+    for pat, nickname in ((sandbox.admin_pat, "admin"), (sandbox.user_pat, "user")):
+        first = _exchange(sandbox, pat).json()["id_token"]
+        response = _exchange(sandbox, first)
+        assert response.status_code == 201
+        assert set(response.json()) == {"access_token", "refresh_token", "id_token"}
+        claims = jwt.decode(response.json()["id_token"], options={"verify_signature": False})
+        assert claims["nickname"] == nickname
+        again = HTTP.get(
+            f"{sandbox.core_url}/namespace/",
+            headers={"Authorization": f"Bearer {response.json()['id_token']}"},
+        )
+        assert again.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("claims", "status", "body"),
+    [
+        ({"exp": 1, "iat": 0}, 401, {"error": "Unauthorized"}),
+        ({"iss": "http://elsewhere/auth/v1"}, 401, {"error": "Unauthorized"}),
+        ({"aud": "hoss"}, 401, {"error": "Unauthorized"}),
+        ({"email": None}, 401, {"error": "Unauthorized"}),
+        ({"aud": ["HossServer"]}, 500, None),
+        ({"iss": None}, 500, None),
+    ],
+    ids=["expired", "wrong-iss", "wrong-aud", "no-email", "aud-list", "no-iss"],
+)
+def test_pat_exchange_rejects_bad_jwts(
+    sandbox_factory: SandboxFactory, claims: dict[str, Any], status: int, body: dict[str, str] | None
+) -> None:
+    """server/auth/main.go authorizeJWT, lines 171-200: an invalid token or a failed iss/aud check
+    is 401 {"error":"Unauthorized"} (lines 156-160); the ``.(string)`` assertions at lines 179 and
+    185 panic on a missing iss or a list aud, and gin.Recovery (line 32) answers a bare 500;
+    userinfo.ParseUserClaims refuses a user token with no email (userinfo.go lines 59-64)."""
+    sandbox = sandbox_factory()
+    response = _exchange(sandbox, _forge(sandbox, **claims))
+    assert response.status_code == status
+    if body is None:
+        assert response.content == b""
+    else:
+        assert response.json() == body
+
+
+def test_pat_exchange_garbage_and_service_secret_are_401(sandbox_factory: SandboxFactory) -> None:
+    """server/auth/main.go AuthorizationMiddleware, lines 145-160: ``hsvc_`` is compared with
+    SERVICE_AUTH_SECRET (the sandbox has none), anything else must parse as a JWT."""
+    sandbox = sandbox_factory()
+    for bearer in ("hsvc_secret", "not.a.jwt", "hp_" + "z" * 30):
+        response = _exchange(sandbox, bearer)
+        assert (response.status_code, response.json()) == (401, {"error": "Unauthorized"})
