@@ -25,6 +25,8 @@ from hossctl.sandbox.messages import (
     json_response,
     unhandled,
 )
+from hossctl.sandbox.policy import NullPolicy
+from hossctl.sandbox.policy import parse as parse_policy
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, DatasetRow, Store, go_time, now_utc
 from hossctl.sandbox.sync_service import SYNC_SERVICE_AGENT
 from hossctl.sandbox.tokens import Account, Rejected, TokenIssuer
@@ -265,18 +267,19 @@ class Api:
         return json_response(200, row.sync_enabled)
 
     def put_dataset_sync(self, request: Request) -> Response:
+        """server/core/pkg/api/sync.go ``EnableSyncDataset``, lines 533-621: role (route), bind,
+        policy (YAML or JSON, ``Version: "1"``), then the namespace and dataset."""
         body = bind(request, ("sync_type",), ("sync_policy",))
         policy = body["sync_policy"] or DEFAULT_SYNC_POLICY
         try:
-            document = json.loads(policy)
-        except ValueError as exc:
-            raise ApiError(error_response(400, f"problem parsing sync_policy document: {exc}")) from None
-        if not isinstance(document, dict):
-            raise ApiError(
-                error_response(400, "problem parsing sync_policy document: policy must be a JSON object")
-            )
+            problem = parse_policy(policy)
+        except NullPolicy:
+            raise ApiError(Response(500)) from None
+        if problem is not None:
+            raise ApiError(error_response(400, f"problem parsing sync_policy document: {problem}"))
+        namespace, name = request.params["ns"], request.params["ds"]
         # No check against the namespace's sync rows: the real server does not enforce it (§8.4).
-        self.store.set_dataset_sync(request.params["ns"], request.params["ds"], body["sync_type"], policy)
+        self.store.set_dataset_sync(namespace, name, body["sync_type"], policy)
         return empty()
 
     def delete_dataset_sync(self, request: Request) -> Response:

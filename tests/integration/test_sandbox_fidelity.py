@@ -200,3 +200,135 @@ def test_pat_exchange_garbage_and_service_secret_are_401(sandbox_factory: Sandbo
     for bearer in ("hsvc_secret", "not.a.jwt", "hp_" + "z" * 30):
         response = _exchange(sandbox, bearer)
         assert (response.status_code, response.json()) == (401, {"error": "Unauthorized"})
+
+
+# 6: dataset sync policies -------------------------------------------------------------------------
+
+YAML_POLICY = """\
+Version: "1"
+Effect: OR
+Statements:
+  - Id: only-csv
+    Conditions:
+      - Left: object:key
+        Operator: "=="
+        Right: "*.csv"
+      - Left: object:size
+        Operator: "<"
+        Right: 1000
+"""
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        YAML_POLICY,
+        "Version: 1\nStatements: []\n",  # ghodss/yaml turns the number into the string "1"
+        '{"version":"1","statements":[]}',  # encoding/json matches field names case-insensitively
+        '{"Version":"1","Statements":[],"Unknown":true}',
+        '{"Version":"1","Statements":[{"Id":"x"}]}',
+        '{"Version":"1","Statements":[{"Conditions":[{"Left":"object:metadata","Operator":"has","Right":"k"}]}]}',
+    ],
+    ids=["yaml", "yaml-number-version", "lowercase-keys", "unknown-key", "empty-statement", "has"],
+)
+def test_dataset_sync_policy_accepts_yaml_and_json(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory, policy: str
+) -> None:
+    """server/core/pkg/api/sync.go EnableSyncDataset, lines 550-559, calls policy.Parse
+    (server/libs/hoss-service/policy/utils.go lines 32-39): ghodss/yaml.Unmarshal, so YAML and
+    JSON both parse; the document is stored as given (line 601)."""
+    sandbox = sandbox_factory()
+    sandbox.seed_dataset("default", "ds")
+    api = sandbox_api(sandbox)
+    response = api.put(DS + "ds/sync", json={"sync_type": "simplex", "sync_policy": policy})
+    assert (response.status_code, response.content) == (204, b"")
+    assert api.get(DS + "ds").json()["sync_policy"] == policy
+
+
+@pytest.mark.parametrize(
+    ("policy", "detail"),
+    [
+        ("{}", "unsupported Policy Version value ''"),
+        ('{"Version":"2","Statements":[]}', "unsupported Policy Version value '2'"),
+        ("Version: '1'\nEffect: XOR\n", "unsupported Effect value 'XOR'"),
+        ('{"Version":"1","Statements":[{"Effect":"NAND"}]}', "unsupported Effect value 'NAND'"),
+        ('{"Version":"1","Statements":[{"Conditions":[{}]}]}', "left value is required: "),
+        (
+            '{"Version":"1","Statements":[{"Conditions":[{"Left":"object:owner","Right":"x"}]}]}',
+            "invalid Left value: object:owner",
+        ),
+        (
+            '{"Version":"1","Statements":[{"Conditions":[{"Left":"object:key","Operator":"=="}]}]}',
+            "Right operand is required",
+        ),
+        (
+            '{"Version":"1","Statements":[{"Conditions":[{"Left":"object:size","Right":"big"}]}]}',
+            "Left operand expects a numeric Right operand",
+        ),
+        (
+            '{"Version":"1","Statements":[{"Conditions":[{"Left":"object:key","Right":3}]}]}',
+            "Left operand expects a string Right operand",
+        ),
+        (
+            '{"Version":"1","Statements":[{"Conditions":[{"Left":"object:key","Right":"a","Operator":"<"}]}]}',
+            'cannot apply operator "<" to string values',
+        ),
+        (
+            "[1, 2]",
+            "Could not parse policy document: error unmarshaling JSON: json: cannot unmarshal array into "
+            "Go value of type policy.Policy",
+        ),
+    ],
+)
+def test_dataset_sync_policy_errors(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory, policy: str, detail: str
+) -> None:
+    """server/core/pkg/api/sync.go EnableSyncDataset, lines 555-559: any policy.Parse error is
+    400 {"error":"problem parsing sync_policy document: <err>"}. The errors come from
+    policy/policy.go Policy.Parse (lines 15-39: Version must be "1", Effect AND/OR),
+    statement.go Statement.Parse (lines 13-33) and condition.go (lines 29-161, 204-226)."""
+    sandbox = sandbox_factory()
+    sandbox.seed_dataset("default", "ds")
+    api = sandbox_api(sandbox)
+    response = api.put(DS + "ds/sync", json={"sync_type": "simplex", "sync_policy": policy})
+    assert response.status_code == 400
+    assert response.json() == {"error": f"problem parsing sync_policy document: {detail}"}
+    assert api.get(DS + "ds/sync").content == b"false"
+
+
+def test_dataset_sync_policy_yaml_syntax_error(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory
+) -> None:
+    """policy/utils.go Parse, lines 33-36: a YAML syntax error is wrapped as "Could not parse policy
+    document: error converting YAML to JSON: yaml: ..." (the go-yaml detail is approximated)."""
+    sandbox = sandbox_factory()
+    sandbox.seed_dataset("default", "ds")
+    response = sandbox_api(sandbox).put(DS + "ds/sync", json={"sync_type": "simplex", "sync_policy": "{nope"})
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(
+        "problem parsing sync_policy document: Could not parse policy document: "
+        "error converting YAML to JSON: yaml: "
+    )
+
+
+@pytest.mark.parametrize("policy", ["null", "~", " "])
+def test_dataset_sync_null_policy_panics(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory, policy: str
+) -> None:
+    """policy/utils.go Parse, lines 33-38: a YAML null decodes into the **Policy as a nil pointer
+    and ``policyObj.Parse()`` (policy.go line 16) dereferences it: a panic, so gin answers a bare
+    500. Only an exactly empty policy gets the default (sync.go lines 551-553)."""
+    sandbox = sandbox_factory()
+    sandbox.seed_dataset("default", "ds")
+    response = sandbox_api(sandbox).put(DS + "ds/sync", json={"sync_type": "simplex", "sync_policy": policy})
+    assert (response.status_code, response.content) == (500, b"")
+
+
+def test_dataset_sync_policy_is_checked_before_the_dataset(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory
+) -> None:
+    """sync.go EnableSyncDataset: the policy (lines 555-559) is parsed before the namespace and
+    dataset lookups (lines 561-573), so a bad policy on a missing dataset is 400, not 404."""
+    api = sandbox_api(sandbox_factory())
+    response = api.put(DS + "missing/sync", json={"sync_type": "simplex", "sync_policy": "{}"})
+    assert response.status_code == 400
