@@ -524,6 +524,15 @@ def _run_nested(args: Sequence[str]) -> int:
     help="Fraction of duplex messages the sync service loses.",
 )
 @click.option("--sync-seed", default=0, show_default=True, type=int, help="Seed that makes drops repeatable.")
+@click.option(
+    "--delete-delay",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Time from a dataset DELETE until the delete worker removes the row (it is SCHEDULED "
+    "meanwhile).",
+)
 def sandbox(
     host: str,
     port: int,
@@ -538,6 +547,7 @@ def sandbox(
     sync_delay_ms: int,
     sync_drop_rate: float,
     sync_seed: int,
+    delete_delay: float,
 ) -> None:
     """Serve a local Hoss-compatible core + auth service until interrupted."""
     import signal
@@ -559,6 +569,7 @@ def sandbox(
         sync_delay_ms=sync_delay_ms,
         sync_drop_rate=sync_drop_rate,
         sync_seed=sync_seed,
+        delete_delay=delete_delay,
     )
     server.start()
     stop = threading.Event()

@@ -51,6 +51,9 @@ class Api:
         self.accounts = accounts
         self.base_url = base_url
         self.delete_delay_minutes = 0
+        self.delete_delay = 0.0  # seconds from a DELETE to the worker removing the row
+        # Called after a dataset delete is scheduled, to wake the delete worker.
+        self.on_delete_scheduled: Callable[[], None] | None = None
         # Receives (namespace, target_core_service, target_namespace) of each put-ns-duplex message;
         # None when no sync service is listening, so the message goes nowhere (§7.4.4).
         self.on_duplex: Callable[[str, str, str], None] | None = None
@@ -257,9 +260,9 @@ class Api:
         return json_response(200, dataset_json(row, perms, self.store.get_namespace(namespace)))
 
     def delete_dataset(self, request: Request) -> Response:
-        self.store.schedule_dataset_delete(
-            request.params["ns"], request.params["ds"], self.delete_delay_minutes
-        )
+        self.store.schedule_dataset_delete(request.params["ns"], request.params["ds"], self.delete_delay)
+        if self.on_delete_scheduled is not None:
+            self.on_delete_scheduled()
         return empty()
 
     def get_dataset_sync(self, request: Request) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import logging
 import socket
 import threading
 from types import TracebackType
@@ -21,7 +22,7 @@ from hossctl.sandbox.faults import FaultPlan
 from hossctl.sandbox.handlers import Api
 from hossctl.sandbox.routes import Router, route_table
 from hossctl.sandbox.server import App, SandboxHTTPServer
-from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, NotFound, Store
+from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, NotFound, Store, StoreClosed, now_utc
 from hossctl.sandbox.sync_service import (
     SYNC_SERVICE_ACCOUNT,
     SYNC_SERVICE_AGENT,
@@ -39,9 +40,14 @@ from hossctl.sandbox.tokens import (
     generate_secret,
 )
 
+log = logging.getLogger("hossctl.sandbox.delete")
+
 DEFAULT_STORE = "default"
 OBJECT_STORE_ENDPOINT = "http://localhost:9000"
 DELETE_STATUSES = ("NOT_SCHEDULED", "SCHEDULED", "IN_PROGRESS", "ERROR")
+# The real default config (server/core/config.yaml) has dataset_delete_delay_minutes 0 and
+# dataset_delete_period_seconds 2: a deleted dataset's row is gone within about 2 s.
+DEFAULT_DELETE_DELAY = 2.0
 
 
 class Sandbox:
@@ -62,9 +68,12 @@ class Sandbox:
         sync_delay_ms: int = 100,
         sync_drop_rate: float = 0.0,
         sync_seed: int = 0,
+        delete_delay: float = DEFAULT_DELETE_DELAY,
     ) -> None:
         _validate(port, admin_pat, user_pat, latency_ms, fault_rate, tuple(object_stores))
         _validate_sync(sync_delay_ms, sync_drop_rate)
+        if delete_delay < 0:
+            raise HossctlError(f"Delete delay {delete_delay} s is negative; give 0 or more seconds.")
         self.host = host
         self.port = port
         self.data = data
@@ -72,6 +81,8 @@ class Sandbox:
         self.fault_rate = fault_rate
         self.fault_seed = fault_seed
         self.object_stores = tuple(object_stores)
+        self.delete_delay = delete_delay
+        self._delete_worker: _DeleteWorker | None = None
         self.sync_service = sync_service
         self.sync_delay_ms = sync_delay_ms
         self.sync_drop_rate = sync_drop_rate
@@ -110,6 +121,12 @@ class Sandbox:
         issuer = TokenIssuer(self._secret, f"{self.url}/auth/v1")
         accounts: dict[str, Account] = {self.admin_pat: ADMIN, self.user_pat: USER}
         api = Api(self._store, issuer, accounts, self.url)
+        api.delete_delay = self.delete_delay
+        api.delete_delay_minutes = int(self.delete_delay // 60)
+        self._store.reset_errored_deletes()
+        self._delete_worker = _DeleteWorker(self._store)
+        api.on_delete_scheduled = self._delete_worker.wake
+        self._delete_worker.start()
         if self.sync_service:
             self._sync = SyncService(self.core_url, self.sync_delay_ms, self.sync_drop_rate, self.sync_seed)
             self._sync.start()
@@ -134,6 +151,8 @@ class Sandbox:
             unregister(self.core_url, self._sync_service_put)
         if self._sync is not None:
             self._sync.close()
+        if self._delete_worker is not None:
+            self._delete_worker.close()
         if server is not None:
             server.shutdown()
             server.close_connections()
@@ -196,7 +215,10 @@ class Sandbox:
         sync_type: str = "simplex",
         delete_status: str = "NOT_SCHEDULED",
     ) -> None:
-        """A dataset as a user's create makes it: rw for the owner's default group and ``admin``."""
+        """A dataset as a user's create makes it: rw for the owner's default group and ``admin``.
+
+        A ``SCHEDULED`` one is due ``delete_delay`` seconds from now, like a DELETE through the API.
+        """
         if delete_status not in DELETE_STATUSES:
             raise ValueError(f"delete_status must be one of {', '.join(DELETE_STATUSES)}")
         self._store.create_dataset(
@@ -209,7 +231,10 @@ class Sandbox:
             sync_type=sync_type,
             sync_policy=DEFAULT_SYNC_POLICY if sync_enabled else "",
             delete_status=delete_status,
+            delete_delay=self.delete_delay,
         )
+        if self._delete_worker is not None:
+            self._delete_worker.wake()
 
     def namespaces(self) -> list[dict[str, Any]]:
         return [
@@ -281,6 +306,49 @@ class Sandbox:
             self._store.seed_auth_user(
                 account.username, account.name, account.email, account.role, account.groups
             )
+
+
+class _DeleteWorker:
+    """The background dataset delete worker (server/core/pkg/worker/worker.go
+    ``DeleteDatasetWorker``, lines 12-148), one thread per sandbox that stops with it.
+
+    Instead of the real 2 s polling period it sleeps until the next ``delete_on`` (rechecking every
+    second, for a second writer on a shared data file), and a scheduled delete wakes it.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hoss-sandbox-delete", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._wake.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            try:
+                self._store.run_due_deletes()
+                due = self._store.next_delete_due()
+            except StoreClosed:
+                return
+            except Exception as exc:  # like the real worker: log and carry on
+                log.debug("delete worker: %s", type(exc).__name__)
+                due = None
+            wait = 1.0
+            if due is not None:
+                wait = min(wait, max((due - now_utc()).total_seconds(), 0.0) + 0.01)
+            self._wake.wait(wait)
+            self._wake.clear()
 
 
 def _validate(

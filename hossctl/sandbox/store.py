@@ -470,11 +470,14 @@ class Store:
         sync_type: str = "simplex",
         sync_policy: str = "",
         delete_status: str = "NOT_SCHEDULED",
+        delete_delay: float = 0.0,
     ) -> None:
         with self._tx() as db:
             ns_id = _namespace_id(db, namespace)
             owner_id = _ensure_user(db, owner)
-            delete_on = now_utc().isoformat() if delete_status != "NOT_SCHEDULED" else None
+            delete_on = None
+            if delete_status != "NOT_SCHEDULED":
+                delete_on = (now_utc() + timedelta(seconds=delete_delay)).isoformat()
             try:
                 cursor = db.execute(
                     "INSERT INTO datasets(namespace_id, name, description, created, root_directory,"
@@ -527,14 +530,51 @@ class Store:
             row = _dataset(db, namespace, name)
             return _dataset_row(row), _permissions(db, int(row["id"]))
 
-    def schedule_dataset_delete(self, namespace: str, name: str, delay_minutes: int) -> None:
+    def schedule_dataset_delete(self, namespace: str, name: str, delay_seconds: float) -> None:
         with self._tx() as db:
             row = _dataset(db, namespace, name)
-            when = (now_utc() + timedelta(minutes=delay_minutes)).isoformat()
+            when = (now_utc() + timedelta(seconds=delay_seconds)).isoformat()
             db.execute(
                 "UPDATE datasets SET delete_status = 'SCHEDULED', delete_on = ? WHERE id = ?",
                 (when, row["id"]),
             )
+
+    # the delete worker (server/core/pkg/worker/worker.go) ---------------------------------
+
+    def reset_errored_deletes(self) -> int:
+        """At start-up, ERROR rows become SCHEDULED with no delay (worker.go lines 18-33)."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE datasets SET delete_status = 'SCHEDULED', delete_on = ?"
+                " WHERE delete_status = 'ERROR'",
+                (now_utc().isoformat(),),
+            )
+            return cursor.rowcount
+
+    def next_delete_due(self) -> datetime | None:
+        """The earliest ``delete_on`` of a SCHEDULED dataset, if any."""
+        with self._tx() as db:
+            rows = db.execute("SELECT delete_on FROM datasets WHERE delete_status = 'SCHEDULED'").fetchall()
+        times = [datetime.fromisoformat(row["delete_on"]) for row in rows if row["delete_on"]]
+        return min(times) if times else None
+
+    def run_due_deletes(self) -> int:
+        """Delete every SCHEDULED dataset whose ``delete_on`` has passed (worker.go lines 41-141);
+        its permissions cascade. Returns how many."""
+        now = now_utc()
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id, delete_on FROM datasets WHERE delete_status = 'SCHEDULED'"
+            ).fetchall()
+            due = [
+                int(r["id"]) for r in rows if r["delete_on"] and datetime.fromisoformat(r["delete_on"]) < now
+            ]
+            # The real worker passes through IN_PROGRESS (and turns sync off, then waits 25 s if it
+            # was on) while it empties the object store; the sandbox has no objects, so the row goes
+            # in one step and IN_PROGRESS is never seen.
+            for dataset_id in due:
+                db.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
+        return len(due)
 
     def set_dataset_sync(self, namespace: str, name: str, sync_type: str, sync_policy: str) -> None:
         with self._tx() as db:

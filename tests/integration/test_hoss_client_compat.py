@@ -25,7 +25,7 @@ hoss: Any = _Official()
 
 @pytest.fixture
 def server(sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Sandbox]:
-    sandbox = sandbox_factory()
+    sandbox = sandbox_factory(delete_delay=3600)  # a deleted dataset stays SCHEDULED
     monkeypatch.setenv("HOSS_PAT", sandbox.admin_pat)
     monkeypatch.delenv("HOSS_JWT", raising=False)
     return hoss.connect(sandbox.url), sandbox

@@ -24,8 +24,9 @@ class World:
     """Two servers, `lab` and `cloud`, with namespace `raw` on both linked duplex lab -> cloud."""
 
     def __init__(self, factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-        self.lab = factory()
-        self.cloud = factory()
+        # a long delete delay: seeded SCHEDULED datasets stay while plan reads them
+        self.lab = factory(delete_delay=3600)
+        self.cloud = factory(delete_delay=3600)
         self.tmp = tmp_path
         monkeypatch.setenv("LAB_PAT", self.lab.admin_pat)
         monkeypatch.setenv("CLOUD_PAT", self.cloud.admin_pat)

@@ -94,7 +94,7 @@ def test_external_target_reachable(sandbox_factory: SandboxFactory) -> None:
 
 
 def test_datasets_read_only_where_needed(sandbox_factory: SandboxFactory) -> None:
-    a = sandbox_factory()
+    a = sandbox_factory(delete_delay=3600)  # d1 stays SCHEDULED
     a.seed_namespace("full", bucket="full")
     a.seed_namespace("other", bucket="other")
     a.seed_dataset("full", "d2", sync_enabled=True, sync_type="duplex")

@@ -20,7 +20,8 @@ CREATED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,6}Z")
 
 @pytest.fixture
 def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
-    return sandbox_factory()
+    # a long delete delay: SCHEDULED datasets stay put while a test looks at them
+    return sandbox_factory(delete_delay=3600)
 
 
 def test_create_shape(sandbox: Sandbox, sandbox_api: ApiFactory) -> None:

@@ -6,14 +6,19 @@ Each test names the Go source it follows, in the WyssCenter/hybrid-object-store 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from click.testing import CliRunner
 
+from hossctl.cli import cli
 from hossctl.sandbox import Sandbox
 
 SandboxFactory = Callable[..., Sandbox]
@@ -332,3 +337,111 @@ def test_dataset_sync_policy_is_checked_before_the_dataset(
     api = sandbox_api(sandbox_factory())
     response = api.put(DS + "missing/sync", json={"sync_type": "simplex", "sync_policy": "{}"})
     assert response.status_code == 400
+
+
+# 7: the dataset delete worker ---------------------------------------------------------------------
+
+
+def _names(api: httpx.Client) -> list[str]:
+    return [d["name"] for d in api.get(DS).json()]
+
+
+def _wait_until_gone(api: httpx.Client, name: str, limit_s: float) -> float:
+    start = time.monotonic()
+    while name in _names(api):
+        assert time.monotonic() - start < limit_s, f"{name} still listed after {limit_s} s"
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def test_deleted_dataset_is_removed_after_the_delay(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory
+) -> None:
+    """server/core/pkg/worker/worker.go DeleteDatasetWorker, lines 35-146: SCHEDULED rows whose
+    delete_on (dataset.go DeleteDataset, line 226: now + dataset_delete_delay_minutes) has passed
+    are deleted (line 135), the row and its permissions with it."""
+    sandbox = sandbox_factory(delete_delay=0.6)
+    sandbox.seed_dataset("default", "old")
+    sandbox.seed_dataset("default", "kept")
+    api = sandbox_api(sandbox)
+    api.put("/core/v1/user/sync")
+    assert api.delete(DS + "old").status_code == 204
+    assert api.get(DS + "old").json()["delete_status"] == "SCHEDULED"
+    waited = _wait_until_gone(api, "old", 10)
+    assert waited > 0.3
+    assert _names(api) == ["kept"]
+    assert api.get(DS + "old").status_code == 404
+    # the name is free again
+    assert api.post(DS, json={"name": "old", "description": ""}).status_code == 201
+
+
+def test_default_delete_delay_is_two_seconds(sandbox_factory: SandboxFactory) -> None:
+    """server/core/config.yaml: dataset_delete_delay_minutes 0, dataset_delete_period_seconds 2
+    (configuration.go lines 64-65): a deleted dataset is gone within about 2 s."""
+    sandbox = sandbox_factory()
+    assert sandbox.delete_delay == 2.0
+    discover = HTTP.get(f"{sandbox.core_url}/discover").json()
+    assert discover["delete_delay_minutes"] == 0
+
+
+def test_errored_deletes_are_retried_after_a_restart(tmp_path: Path, sandbox_factory: SandboxFactory) -> None:
+    """worker.go DeleteDatasetWorker, lines 18-33: at start-up, ERROR rows are set back to
+    SCHEDULED with a delay of 0, and so deleted at once. While running, ERROR rows stay."""
+    data = str(tmp_path / "state.sqlite")
+    first = sandbox_factory(data=data, delete_delay=0)
+    first.seed_dataset("default", "broken", delete_status="ERROR")
+    first.seed_dataset("default", "busy", delete_status="IN_PROGRESS")
+    time.sleep(0.3)
+    assert [d["delete_status"] for d in first.datasets("default")] == ["ERROR", "IN_PROGRESS"]
+    first.stop()
+    second = sandbox_factory(data=data, delete_delay=3600)
+    deadline = time.monotonic() + 5
+    while [d["name"] for d in second.datasets("default")] != ["busy"]:
+        assert time.monotonic() < deadline, second.datasets("default")
+        time.sleep(0.05)
+
+
+def test_sandbox_stop_ends_the_delete_worker(sandbox_factory: SandboxFactory) -> None:
+    """The worker is a thread of the sandbox, like the goroutine of main.go lines 170-174: stop()
+    ends it."""
+    sandbox = sandbox_factory(delete_delay=0.1)
+    sandbox.seed_dataset("default", "ds", delete_status="SCHEDULED")
+    worker = sandbox._delete_worker
+    assert worker is not None and worker._thread.is_alive()
+    started = time.monotonic()
+    sandbox.stop()
+    assert not worker._thread.is_alive()
+    assert time.monotonic() - started < 1.0
+
+
+def test_cli_delete_delay_option(tmp_path: Path) -> None:
+    """``hossctl sandbox --delete-delay SECONDS`` (worker.go lines 48-141 with the delay of
+    dataset.go line 226)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hossctl", "sandbox", "--port", "0", "--delete-delay", "0.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split("listening on ")[1].split()[0]
+        admin = process.stdout.readline().split("Admin PAT: ")[1].strip()
+        token = HTTP.post(f"{url}/auth/v1/pat/exchange/jwt", headers={"Authorization": f"Bearer {admin}"})
+        api = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token.json()['id_token']}"}, timeout=10
+        )
+        assert api.post(DS, json={"name": "tmp", "description": ""}).status_code == 201
+        assert api.delete(DS + "tmp").status_code == 204
+        assert api.get(DS + "tmp").json()["delete_status"] == "SCHEDULED"
+        _wait_until_gone(api, "tmp", 10)
+        api.close()
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0 and "Traceback" not in err
+
+
+def test_cli_rejects_a_negative_delete_delay() -> None:
+    result = CliRunner().invoke(cli, ["sandbox", "--port", "0", "--delete-delay", "-1"])
+    assert result.exit_code != 0 and "Invalid value for '--delete-delay'" in result.output
