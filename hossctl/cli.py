@@ -500,8 +500,10 @@ def _run_nested(args: Sequence[str]) -> int:
     "--object-store",
     "object_stores",
     multiple=True,
-    metavar="NAME",
-    help="Object store of type minio (repeatable; default: one store 'default').",
+    metavar="NAME[:no-queue]",
+    help="Object store of type minio (repeatable; default: one store 'default'). With ':no-queue' it "
+    "has no sync queue, so enabling or changing sync in its namespaces fails with a 500, as on a "
+    "real server.",
 )
 @click.option(
     "--sync-service",

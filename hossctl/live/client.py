@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from hossctl.errors import (
     NOT_FOUND_ERROR,
@@ -274,6 +274,13 @@ class HossClient:
             hint = (
                 f"still failing after {answer.attempts} attempts; the server is overloaded or down, "
                 "try again later"
+            )
+        elif status == 500 and method == "PUT" and urlsplit(url).path.endswith("/sync"):
+            # server/core/pkg/api/sync.go: a namespace whose object store has no `queues:` entry in
+            # core's config has no API sync exchange, and every sync enable/change is a 500.
+            hint = (
+                "the server could not change sync, most likely because this namespace's object store "
+                "has no sync queue (add a `queues:` entry for it to core's config; see the server's logs)"
             )
         elif status >= 500:
             hint = "the server failed; check its logs (a 500 on sync changes often means a missing queue)"

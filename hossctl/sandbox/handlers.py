@@ -52,6 +52,8 @@ class Api:
         self.base_url = base_url
         self.delete_delay_minutes = 0
         self.delete_delay = 0.0  # seconds from a DELETE to the worker removing the row
+        # Object stores configured without a sync queue (``--object-store NAME:no-queue``).
+        self.no_queue_stores: frozenset[str] = frozenset()
         # Called after a dataset delete is scheduled, to wake the delete worker.
         self.on_delete_scheduled: Callable[[], None] | None = None
         # Receives (namespace, target_core_service, target_namespace) of each put-ns-duplex message;
@@ -197,6 +199,7 @@ class Api:
         body = bind(request, ("target_core_service", "sync_type"), ("target_namespace",))
         target_core_service, sync_type = body["target_core_service"], body["sync_type"]
         target_namespace = body["target_namespace"] or namespace
+        self._require_sync_exchange(self.store.get_namespace(namespace))
         # An existing (target_core_service, target_namespace) is a silent no-op, whatever the type,
         # and sends nothing (§7.2 step 7).
         inserted = self.store.add_sync(namespace, target_core_service, target_namespace, sync_type)
@@ -271,7 +274,7 @@ class Api:
 
     def put_dataset_sync(self, request: Request) -> Response:
         """server/core/pkg/api/sync.go ``EnableSyncDataset``, lines 533-621: role (route), bind,
-        policy (YAML or JSON, ``Version: "1"``), then the namespace and dataset."""
+        policy (YAML or JSON, ``Version: "1"``), namespace, dataset, the store's API sync exchange."""
         body = bind(request, ("sync_type",), ("sync_policy",))
         policy = body["sync_policy"] or DEFAULT_SYNC_POLICY
         try:
@@ -281,9 +284,18 @@ class Api:
         if problem is not None:
             raise ApiError(error_response(400, f"problem parsing sync_policy document: {problem}"))
         namespace, name = request.params["ns"], request.params["ds"]
+        ns_json = self.store.get_namespace(namespace)
+        self.store.get_dataset(namespace, name)
+        self._require_sync_exchange(ns_json)
         # No check against the namespace's sync rows: the real server does not enforce it (§8.4).
         self.store.set_dataset_sync(namespace, name, body["sync_type"], policy)
         return empty()
+
+    def _require_sync_exchange(self, namespace: dict[str, Any]) -> None:
+        """sync.go lines 333-347 (namespace) and 584-598 (dataset): a store without a ``queues:``
+        entry has no API sync exchange, an error HandleError turns into 500 "Unhandled error"."""
+        if namespace["object_store"]["name"] in self.no_queue_stores:
+            raise unhandled()
 
     def delete_dataset_sync(self, request: Request) -> Response:
         self.store.clear_dataset_sync(request.params["ns"], request.params["ds"])

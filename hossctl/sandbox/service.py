@@ -48,6 +48,7 @@ DELETE_STATUSES = ("NOT_SCHEDULED", "SCHEDULED", "IN_PROGRESS", "ERROR")
 # The real default config (server/core/config.yaml) has dataset_delete_delay_minutes 0 and
 # dataset_delete_period_seconds 2: a deleted dataset's row is gone within about 2 s.
 DEFAULT_DELETE_DELAY = 2.0
+NO_QUEUE = "no-queue"
 
 
 class Sandbox:
@@ -70,7 +71,8 @@ class Sandbox:
         sync_seed: int = 0,
         delete_delay: float = DEFAULT_DELETE_DELAY,
     ) -> None:
-        _validate(port, admin_pat, user_pat, latency_ms, fault_rate, tuple(object_stores))
+        stores = [_store_option(option) for option in object_stores]
+        _validate(port, admin_pat, user_pat, latency_ms, fault_rate, tuple(name for name, _ in stores))
         _validate_sync(sync_delay_ms, sync_drop_rate)
         if delete_delay < 0:
             raise HossctlError(f"Delete delay {delete_delay} s is negative; give 0 or more seconds.")
@@ -80,7 +82,8 @@ class Sandbox:
         self.latency_ms = latency_ms
         self.fault_rate = fault_rate
         self.fault_seed = fault_seed
-        self.object_stores = tuple(object_stores)
+        self.object_stores = tuple(name for name, _ in stores)
+        self.no_queue_stores = frozenset(name for name, queue in stores if not queue)
         self.delete_delay = delete_delay
         self._delete_worker: _DeleteWorker | None = None
         self.sync_service = sync_service
@@ -123,6 +126,7 @@ class Sandbox:
         api = Api(self._store, issuer, accounts, self.url)
         api.delete_delay = self.delete_delay
         api.delete_delay_minutes = int(self.delete_delay // 60)
+        api.no_queue_stores = self.no_queue_stores
         self._store.reset_errored_deletes()
         self._delete_worker = _DeleteWorker(self._store)
         api.on_delete_scheduled = self._delete_worker.wake
@@ -349,6 +353,14 @@ class _DeleteWorker:
                 wait = min(wait, max((due - now_utc()).total_seconds(), 0.0) + 0.01)
             self._wake.wait(wait)
             self._wake.clear()
+
+
+def _store_option(option: str) -> tuple[str, bool]:
+    """``NAME`` or ``NAME:no-queue`` -> (name, has a sync queue)."""
+    name, sep, flag = option.rpartition(":")
+    if sep and flag == NO_QUEUE:
+        return name, False
+    return option, True
 
 
 def _validate(

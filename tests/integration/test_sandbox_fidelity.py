@@ -6,6 +6,7 @@ Each test names the Go source it follows, in the WyssCenter/hybrid-object-store 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from hossctl.cli import cli
@@ -445,3 +447,121 @@ def test_cli_delete_delay_option(tmp_path: Path) -> None:
 def test_cli_rejects_a_negative_delete_delay() -> None:
     result = CliRunner().invoke(cli, ["sandbox", "--port", "0", "--delete-delay", "-1"])
     assert result.exit_code != 0 and "Invalid value for '--delete-delay'" in result.output
+
+
+# 8: an object store without a sync queue ----------------------------------------------------------
+
+
+def test_no_queue_store_makes_sync_changes_500(
+    sandbox_factory: SandboxFactory, sandbox_api: ApiFactory
+) -> None:
+    """server/core/pkg/api/sync.go EnableSyncNamespace, lines 333-347, and EnableSyncDataset, lines
+    584-598: the namespace's object store has no entry in the API sync exchanges
+    (server/core/pkg/sync/sync.go LoadApiSyncExchange, lines 23-47, keyed by the ``queues:``
+    entries' object_store) -> errors.New("no API sync exchange defined for the namespace") ->
+    HandleError -> 500 {"error":"Unhandled error"}; nothing is stored."""
+    sandbox = sandbox_factory(object_stores=("default:no-queue", "cold"), delete_delay=3600)
+    assert sandbox.object_stores == ("default", "cold")
+    sandbox.seed_namespace("archive", object_store="cold")
+    sandbox.seed_dataset("default", "ds")
+    api = sandbox_api(sandbox)
+    body = {"target_core_service": "http://peer/core/v1", "sync_type": "simplex"}
+    response = api.put("/core/v1/namespace/default/sync", json=body)
+    assert (response.status_code, response.json()) == (500, {"error": "Unhandled error"})
+    assert sandbox.sync_targets("default") == []
+    response = api.put(DS + "ds/sync", json={"sync_type": "simplex"})
+    assert (response.status_code, response.json()) == (500, {"error": "Unhandled error"})
+    assert api.get(DS + "ds/sync").content == b"false"
+    # the order before it still holds: unknown namespace 404, bad body 400, bad policy 400
+    assert api.put("/core/v1/namespace/nope/sync", json=body).status_code == 404
+    assert api.put("/core/v1/namespace/default/sync", json={}).status_code == 400
+    bad_policy = api.put(DS + "ds/sync", json={"sync_type": "simplex", "sync_policy": "{}"})
+    assert bad_policy.status_code == 400
+    # reads and deletes do not need the queue, and a store with one still works
+    assert api.get("/core/v1/namespace/default/sync").json() == []
+    assert api.request("DELETE", "/core/v1/namespace/default/sync", json=body).status_code == 204
+    assert api.put("/core/v1/namespace/archive/sync", json=body).status_code == 204
+
+
+def test_cli_object_store_no_queue(tmp_path: Path) -> None:
+    """``hossctl sandbox --object-store default:no-queue`` (sync.go lines 333-347)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hossctl", "sandbox", "--port", "0", "--object-store", "default:no-queue"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split("listening on ")[1].split()[0]
+        admin = process.stdout.readline().split("Admin PAT: ")[1].strip()
+        token = HTTP.post(f"{url}/auth/v1/pat/exchange/jwt", headers={"Authorization": f"Bearer {admin}"})
+        headers = {"Authorization": f"Bearer {token.json()['id_token']}"}
+        stores = HTTP.get(f"{url}/core/v1/object_store/", headers=headers).json()
+        assert [s["name"] for s in stores] == ["default"]
+        body = {"target_core_service": "http://peer/core/v1", "sync_type": "simplex"}
+        response = HTTP.put(f"{url}/core/v1/namespace/default/sync", json=body, headers=headers)
+        assert response.status_code == 500
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0 and "Traceback" not in err
+
+
+def test_apply_against_a_store_without_queue_fails_in_one_sentence(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """hossctl plan/apply against a server whose object store has no sync queue: plan only reads
+    and succeeds; apply's ``PUT /namespace/{ns}/sync`` gets the 500 of sync.go EnableSyncNamespace,
+    lines 333-347, and hossctl reports it as one sentence naming the server and the cause."""
+    lab = sandbox_factory(object_stores=("default:no-queue",))
+    cloud = sandbox_factory()
+    monkeypatch.setenv("LAB_PAT", lab.admin_pat)
+    monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
+    monkeypatch.delenv("HOSS_JWT", raising=False)
+    monkeypatch.delenv("HOSS_PAT", raising=False)
+    lab.seed_namespace("raw", description="Raw", bucket="raw")
+    cloud.seed_namespace("raw", description="Raw", bucket="raw")
+    doc = {
+        "version": 1,
+        "servers": {
+            "lab": {
+                "url": lab.url,
+                "pat_env": "LAB_PAT",
+                "namespaces": {
+                    "raw": {
+                        "description": "Raw",
+                        "object_store": "default",
+                        "bucket": "raw",
+                        "sync": [{"target": "cloud", "type": "simplex"}],
+                    }
+                },
+            },
+            "cloud": {
+                "url": cloud.url,
+                "pat_env": "CLOUD_PAT",
+                "namespaces": {"raw": {"description": "Raw", "object_store": "default", "bucket": "raw"}},
+            },
+        },
+    }
+    config = tmp_path / "hoss.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+    plan = CliRunner().invoke(cli, ["plan", "-f", str(config), "--json"])
+    assert "Traceback" not in plan.output, plan.output
+    [change] = json.loads(plan.stdout)["changes"]
+    assert change["action"] == "enable_sync" and change["server"] == "lab"
+
+    result = CliRunner().invoke(cli, ["apply", "-f", str(config), "--auto-approve"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output, result.output
+    sentence = (
+        f"server 'lab' answered 500 Unhandled error to PUT {lab.core_url}/namespace/raw/sync: the server "
+        "could not change sync, most likely because this namespace's object store has no sync queue "
+        "(add a `queues:` entry for it to core's config; see the server's logs)"
+    )
+    # the progress line and the failure summary both carry the same one sentence, whole
+    reports = [line for line in result.output.splitlines() if "server 'lab'" in line]
+    assert len(reports) == 2, result.output
+    assert all(line.endswith(f": {sentence}") and line.count("server 'lab'") == 1 for line in reports)
+    assert lab.sync_targets("raw") == []
