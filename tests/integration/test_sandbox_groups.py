@@ -276,12 +276,16 @@ def test_group_permission_grants_access_after_membership(sandbox: Sandbox, sandb
     assert [d["name"] for d in user.get(f"{DS}/").json()] == ["ds"]
 
 
-def test_official_example_admin_runs_twice(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_official_example_admin_runs_twice(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
     """hoss-client's examples/example-admin.py, vendored unmodified (tests/integration/upstream/), with
     only its server URL replaced, run in a subprocess with HOSS_PAT = the admin PAT. The second run takes
     the "already exists" paths: the dataset (scheduled for delete by the first run, still there) and the
-    group. The script touches no object storage."""
+    group. The script touches no object storage.
+
+    The delete worker waits an hour here: with the real default (removal within about 2 s) whether the
+    second run meets the scheduled dataset would depend on how long the first run's exit took."""
     pytest.importorskip("hoss")
+    sandbox = sandbox_factory(delete_delay=3600)
     source = EXAMPLE.read_bytes()
     assert hashlib.sha256(source).hexdigest() == EXAMPLE_SHA256, "the vendored upstream file was modified"
     text = source.decode()
