@@ -276,8 +276,8 @@ class HossClient:
                 "try again later"
             )
         elif status == 500 and method == "PUT" and urlsplit(url).path.endswith("/sync"):
-            # server/core/pkg/api/sync.go: a namespace whose object store has no `queues:` entry in
-            # core's config has no API sync exchange, and every sync enable/change is a 500.
+            # A namespace whose object store has no `queues:` entry in core's config has no sync
+            # exchange, and every sync enable or change is a 500 (docs/hoss-server.md §7.2, §10).
             hint = (
                 "the server could not change sync, most likely because this namespace's object store "
                 "has no sync queue (add a `queues:` entry for it to core's config; see the server's logs)"
