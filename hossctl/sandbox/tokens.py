@@ -20,6 +20,7 @@ import jwt
 
 AUDIENCE = "HossServer"
 ID_TOKEN_HOURS = 6
+REFRESH_TOKEN_HOURS = 24  # token_expiration_hours.refresh of the real auth service's default config
 PAT_PATTERN = re.compile(r"hp_[A-Za-z0-9]+")
 _ALPHANUM = string.ascii_letters + string.digits
 
@@ -78,11 +79,17 @@ class TokenIssuer:
         self.kid = hashlib.sha1(secret.encode(), usedforsecurity=False).hexdigest()
 
     def exchange(self, account: Account) -> dict[str, str]:
-        """The token triple of ``POST /auth/v1/pat/exchange/jwt``; clients use ``id_token``."""
+        """The token triple of ``POST /auth/v1/pat/exchange/jwt``; clients use ``id_token``.
+
+        All three are signed JWTs, as the auth service mints them (docs/hoss-server.md §2.1, §2.2):
+        the refresh token carries ``nickname`` and ``scopes`` and lives 24 hours. A service account's
+        id_token says so twice, ``role: service`` and ``service: true``, with no groups, no profile
+        and no email.
+        """
         now = int(time.time())
         exp = now + ID_TOKEN_HOURS * 3600
         given, _, family = account.name.partition(" ")
-        id_claims = {
+        id_claims: dict[str, object] = {
             "iss": self.issuer,
             "aud": AUDIENCE,
             "sub": f"sandbox-{account.username}",
@@ -97,10 +104,20 @@ class TokenIssuer:
             "given_name": given,
             "family_name": family,
         }
+        if account.role == "service":
+            for profile in ("email", "email_verified", "name", "given_name", "family_name"):
+                del id_claims[profile]
+            id_claims.update(nickname=id_claims["sub"], groups="", service=True)
         access_claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": id_claims["sub"], "iat": now, "exp": exp}
+        refresh_claims = {
+            **access_claims,
+            "exp": now + REFRESH_TOKEN_HOURS * 3600,
+            "nickname": account.username.lower(),
+            "scopes": "openid,profile,email,hoss",
+        }
         return {
             "access_token": self._sign(access_claims),
-            "refresh_token": secrets.token_urlsafe(32),
+            "refresh_token": self._sign(refresh_claims),
             "id_token": self._sign(id_claims),
         }
 

@@ -565,3 +565,38 @@ def test_apply_against_a_store_without_queue_fails_in_one_sentence(
     assert len(reports) == 2, result.output
     assert all(line.endswith(f": {sentence}") and line.count("server 'lab'") == 1 for line in reports)
     assert lab.sync_targets("raw") == []
+
+
+def test_every_token_of_the_exchange_is_a_jwt_and_the_refresh_token_lives_a_day(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """server/auth/pkg/api/tokens.go ``CreateGigantumTokens``, lines 70-126: access and refresh
+    tokens are RS256 JWTs too; the refresh token adds ``nickname`` and ``scopes`` and expires after
+    ``token_expiration_hours.refresh`` (24 in server/auth/config.yaml). docs/hoss-server.md §2.1."""
+    sandbox = sandbox_factory()
+    answer = httpx.post(
+        f"{sandbox.url}/auth/v1/pat/exchange/jwt", headers={"Authorization": f"Bearer {sandbox.admin_pat}"}
+    )
+    assert answer.status_code == 201
+    unverified = {"verify_signature": False}
+    tokens = {name: jwt.decode(value, options=unverified) for name, value in answer.json().items()}
+    refresh = tokens["refresh_token"]
+    assert {refresh["iss"], refresh["aud"], refresh["sub"]} == {
+        tokens["id_token"]["iss"], tokens["id_token"]["aud"], tokens["id_token"]["sub"]
+    }
+    assert refresh["nickname"] == "admin" and refresh["scopes"] == "openid,profile,email,hoss"
+    assert refresh["exp"] - refresh["iat"] == 24 * 3600
+    assert "role" not in tokens["access_token"] and "nickname" not in tokens["access_token"]
+
+
+def test_a_service_accounts_id_token_claims_service_and_nothing_personal() -> None:
+    """tokens.go lines 158-163: a service token's id_token has ``role: service``, ``service: true``,
+    ``nickname`` = ``sub``, ``groups`` "" and no profile or email claims (docs/hoss-server.md §2.2)."""
+    from hossctl.sandbox.sync_service import SYNC_SERVICE_ACCOUNT
+    from hossctl.sandbox.tokens import TokenIssuer
+
+    issued = TokenIssuer("s" * 64, "http://127.0.0.1:1/auth/v1").exchange(SYNC_SERVICE_ACCOUNT)
+    claims = jwt.decode(issued["id_token"], options={"verify_signature": False})
+    assert (claims["role"], claims["service"], claims["groups"]) == ("service", True, "")
+    assert claims["nickname"] == claims["sub"]
+    assert not {"email", "email_verified", "name", "given_name", "family_name"} & set(claims)
