@@ -527,6 +527,23 @@ def _run_nested(args: Sequence[str]) -> int:
 )
 @click.option("--sync-seed", default=0, show_default=True, type=int, help="Seed that makes drops repeatable.")
 @click.option(
+    "--seed",
+    "seed_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Start as a copy of one server of this config (e.g. what `hossctl export` wrote): its "
+    "namespaces and sync rows.",
+)
+@click.option("--seed-server", metavar="KEY", help="The server of the seed file to copy (if it has several).")
+@click.option(
+    "--seed-url",
+    "seed_urls",
+    multiple=True,
+    metavar="KEY=URL",
+    help="Re-point sync rows that target server KEY of the seed file to URL, the sandbox standing in "
+    "for it (repeatable).",
+)
+@click.option(
     "--delete-delay",
     default=2.0,
     show_default=True,
@@ -549,6 +566,9 @@ def sandbox(
     sync_delay_ms: int,
     sync_drop_rate: float,
     sync_seed: int,
+    seed_file: str | None,
+    seed_server: str | None,
+    seed_urls: tuple[str, ...],
     delete_delay: float,
 ) -> None:
     """Serve a local Hoss-compatible core + auth service until interrupted."""
@@ -556,6 +576,22 @@ def sandbox(
     import threading
 
     from hossctl.sandbox import Sandbox
+
+    seed = None
+    if seed_file is None and (seed_server or seed_urls):
+        raise HossctlError("--seed-server and --seed-url need --seed FILE")
+    if seed_file is not None:
+        from hossctl.commands import seed as seeding
+        from hossctl.config.loader import load_config
+
+        chosen = seeding.choose_server(load_config([seed_file]), seed_server)
+        stand_ins = seeding.parse_seed_urls(seed_urls)
+        seed = (chosen, stand_ins)
+        stores = list(object_stores or ("default",))
+        for store in seeding.object_stores_of(chosen):
+            if not any(option.split(":", 1)[0] == store for option in stores):
+                stores.append(store)
+        object_stores = tuple(stores)
 
     server = Sandbox(
         host=host,
@@ -574,6 +610,17 @@ def sandbox(
         delete_delay=delete_delay,
     )
     server.start()
+    if seed is not None:
+        from hossctl.commands import seed as seeding
+
+        chosen, stand_ins = seed
+        try:
+            created = seeding.apply_seed(server, seeding.seed_of(chosen, server.core_url, stand_ins))
+        except BaseException:
+            server.stop()
+            raise
+        shown = printable(seed_file or "")
+        click.echo(f"Seeded from server '{chosen.key}' of {shown}: {created} namespace(s) created.")
     stop = threading.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in signals}
