@@ -446,6 +446,58 @@ def plan(
 
 @cli.command()
 @_debug_option
+@_config_option
+@click.option(
+    "--parallelism",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Concurrent requests per server.",
+)
+@click.option(
+    "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
+)
+@click.option(
+    "--no-target-check",
+    "no_target_check",
+    is_flag=True,
+    help="Report unreachable or missing sync targets as warnings, not errors.",
+)
+@_mass_delete_options
+@_timeout_option
+def rehearse(
+    files: tuple[str, ...],
+    parallelism: int,
+    ca_bundle: str | None,
+    no_target_check: bool,
+    allow_mass_delete: bool,
+    delete_threshold: int | None,
+    targets: tuple[str, ...],
+    timeout: float,
+) -> None:
+    """Apply the config to sandbox copies of the live servers, then plan again; production is only read.
+
+    Exit 0 when the apply converges in one run and planning again shows no changes, 1 otherwise.
+    """
+    from hossctl.commands.rehearse import rehearse_command
+    from hossctl.live.client import ClientOptions
+    from hossctl.plan.changes import PlanOptions
+
+    options = PlanOptions(
+        target_check=not no_target_check,
+        allow_mass_delete=allow_mass_delete,
+        delete_threshold=delete_threshold,
+        targets=targets,
+    )
+    client_options = ClientOptions(ca_bundle=ca_bundle, timeout=timeout, connections=parallelism)
+    code = rehearse_command(
+        _config_paths(files), options=options, client_options=client_options, parallelism=parallelism
+    )
+    raise click.exceptions.Exit(code)
+
+
+@cli.command()
+@_debug_option
 def demo() -> None:
     """Walk through validate, plan, apply and a blocked change on two throw-away sandbox servers."""
     from hossctl.commands.demo import run_demo

@@ -108,6 +108,7 @@ LONGEST_FIRST = (
     "test_plan_cli.py",
     "test_hostile_server.py",
     "test_ci_recipes_run.py",
+    "test_rehearse.py",
     "test_sandbox_sync_service.py",
 )
 

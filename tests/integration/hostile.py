@@ -142,6 +142,7 @@ class HostileProxy:
             self.rule.pattern.replace("{ns}", re.escape(quote(namespace, safe=""))) if self.rule else "(?!)"
         )
         self.rewritten = 0  # how many answers were garbled (observable in tests)
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=30, follow_redirects=False)
         self._server = _QuietServer(("127.0.0.1", 0), self._handler())
@@ -166,6 +167,8 @@ class HostileProxy:
 
     def answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
         """Forward one request upstream, then apply the discover rewrite and this mode's rule."""
+        with self._lock:
+            self.requests.append((method, path))
         try:
             resp = self._http.request(method, self.upstream + path, headers=headers, content=body)
         except httpx.TransportError:
