@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from hossctl.commands.environment import temporary_environment
 from hossctl.errors import HossctlError
 from hossctl.sanitize import printable
 from hossctl.schemas import read_schema_text
@@ -127,21 +128,6 @@ def _export_step() -> Step:
 
 
 @contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set variables for this process only and put the old values back afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
-
-
-@contextmanager
 def _working_directory(path: str) -> Iterator[None]:
     previous = os.getcwd()
     os.chdir(path)
@@ -189,7 +175,7 @@ def run_demo(run: Callable[[Sequence[str]], int], echo: Callable[[str], None] = 
             echo(f"    {key}: {sandbox.url}")
         workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="hossctl-demo-"))
         stack.enter_context(
-            _environment(
+            temporary_environment(
                 {
                     "ONPREM_HOSS_URL": servers["onprem"].url,
                     "CLOUD_HOSS_URL": servers["cloud"].url,

@@ -11,13 +11,13 @@ not verify, a check that only trips on a change's own precondition. Production i
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from hossctl.commands.environment import temporary_environment
 from hossctl.errors import HossctlError
 from hossctl.plan.changes import PlanOptions
 from hossctl.plan.model import Config, Namespace
@@ -103,20 +103,6 @@ async def _read_production(config: Config, options: ClientOptions, parallelism: 
         )
 
 
-@contextmanager
-def _variables(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
-
-
 async def _rehearse_on(config: Config, options: PlanOptions, parallelism: int) -> Rehearsal:
     from hossctl.apply.executor import execute
     from hossctl.commands.plan import compute_plan
@@ -172,7 +158,7 @@ def rehearse(
         rehearsal = stand_in_config(
             config, {key: sb.url for key, sb in sandboxes.items()}, variables
         )
-        with _variables({variables[key]: sb.admin_pat for key, sb in sandboxes.items()}):
+        with temporary_environment({variables[key]: sb.admin_pat for key, sb in sandboxes.items()}):
             return asyncio.run(_rehearse_on(rehearsal, options, parallelism))
 
 
