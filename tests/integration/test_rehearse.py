@@ -128,11 +128,11 @@ def test_a_rehearsal_converges_and_production_only_sees_reads(
 
 
 def test_a_blocked_plan_is_rehearsed_as_apply_would_treat_it(
-    production: tuple[Sandbox, Sandbox, HostileProxy, HostileProxy],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    onprem, _, onprem_proxy, _ = production
+    onprem = sandbox_factory()
+    onprem.seed_namespace("ns-000", description="Data", bucket="ns-000")
+    onprem.seed_dataset("ns-000", "session-0")
     monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
     config = tmp_path / "hoss.yaml"
     config.write_text(
@@ -141,7 +141,7 @@ def test_a_blocked_plan_is_rehearsed_as_apply_would_treat_it(
                 "version": 1,
                 "servers": {
                     "onprem": {
-                        "url": onprem_proxy.url,
+                        "url": onprem.url,
                         "pat_env": "ONPREM_PAT",
                         "namespaces": {"ns-000": {"ensure": "absent"}},
                     }
