@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from hossctl.commands.environment import temporary_environment
+from hossctl.commands.seed import SeedNamespace, apply_seed
 from hossctl.errors import HossctlError
 from hossctl.plan.changes import PlanOptions
 from hossctl.plan.model import Config, Namespace
@@ -68,25 +69,27 @@ def stand_in_config(config: Config, urls: Mapping[str, str], pat_envs: Mapping[s
     return replace(config, servers=servers)
 
 
-def seed_live(sandbox: Sandbox, live: Mapping[str, LiveNamespace], cores: Mapping[str, str]) -> None:
-    """Copy what was read into a started sandbox; ``cores`` maps a live core URL to its stand-in's."""
-    existing = {row["name"] for row in sandbox.namespaces()}
-    for name in sorted(live):
-        ns = live[name]
-        if name in existing:
-            sandbox.delete_namespace(name)  # the bootstrapped `default`, made as the server has it
-        sandbox.seed_namespace(name, ns.description, ns.object_store, ns.bucket)
-        for row in ns.sync:
-            target = cores.get(row.target_core_service, row.target_core_service)
-            sandbox.seed_sync(name, target, row.target_namespace, row.sync_type)
-        for dataset in ns.datasets or ():
-            sandbox.seed_dataset(
-                name,
-                dataset.name,
-                sync_enabled=dataset.sync_enabled,
-                sync_type=dataset.sync_type,
-                delete_status=dataset.delete_status,
-            )
+def _stand_in(core_url: str, cores: Mapping[str, str]) -> str:
+    return cores.get(core_url, core_url)
+
+
+def copy_of(live: Mapping[str, LiveNamespace], cores: Mapping[str, str]) -> list[SeedNamespace]:
+    """What a stand-in is seeded with: the live namespaces, rows between managed servers re-pointed
+    (``cores`` maps a live core URL to its stand-in's), and their datasets."""
+    return [
+        SeedNamespace(
+            ns.name,
+            ns.description,
+            ns.object_store,
+            ns.bucket,
+            tuple(
+                (_stand_in(row.target_core_service, cores), row.target_namespace, row.sync_type)
+                for row in ns.sync
+            ),
+            ns.datasets or (),
+        )
+        for ns in (live[name] for name in sorted(live))
+    ]
 
 
 async def _read_production(config: Config, options: ClientOptions, parallelism: int) -> Snapshot:
@@ -153,11 +156,9 @@ def rehearse(
             sandboxes[server.key] = sandbox
         cores = {snapshot.servers[key].core_url: sandbox.core_url for key, sandbox in sandboxes.items()}
         for key, sandbox in sandboxes.items():
-            seed_live(sandbox, snapshot.servers[key].namespaces, cores)
+            apply_seed(sandbox, copy_of(snapshot.servers[key].namespaces, cores))
         variables = {key: f"HOSSCTL_REHEARSAL_{secrets.token_hex(4).upper()}" for key in sandboxes}
-        rehearsal = stand_in_config(
-            config, {key: sb.url for key, sb in sandboxes.items()}, variables
-        )
+        rehearsal = stand_in_config(config, {key: sb.url for key, sb in sandboxes.items()}, variables)
         with temporary_environment({variables[key]: sb.admin_pat for key, sb in sandboxes.items()}):
             return asyncio.run(_rehearse_on(rehearsal, options, parallelism))
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from hossctl.errors import HossctlError
 from hossctl.plan.model import Config, Server
+from hossctl.plan.snapshot import LiveDataset
 from hossctl.urls import InvalidURL, normalise_core_url
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class SeedNamespace:
     object_store: str
     bucket: str
     sync: tuple[tuple[str, str, str], ...]  # (target core URL, target namespace, type)
+    datasets: tuple[LiveDataset, ...] = ()  # a config has none; a rehearsal copies them
 
 
 def choose_server(config: Config, key: str | None) -> Server:
@@ -115,4 +117,14 @@ def apply_seed(sandbox: Sandbox, seed: Sequence[SeedNamespace]) -> int:
         for url, target_ns, sync_type in ns.sync:
             if (url, target_ns) not in present:
                 sandbox.seed_sync(ns.name, url, target_ns, sync_type)
+        held = {d["name"] for d in sandbox.datasets(ns.name)}
+        for dataset in ns.datasets:
+            if dataset.name not in held:
+                sandbox.seed_dataset(
+                    ns.name,
+                    dataset.name,
+                    sync_enabled=dataset.sync_enabled,
+                    sync_type=dataset.sync_type,
+                    delete_status=dataset.delete_status,
+                )
     return changed
