@@ -206,6 +206,22 @@ def _mass_delete_options(func: Any) -> Any:
     )(func)
 
 
+def _ca_bundle_option(func: Any) -> Any:
+    """--ca-bundle, for every command that talks to servers."""
+    return click.option(
+        "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
+    )(func)
+
+
+def _no_target_check_option(func: Any) -> Any:
+    """--no-target-check, for every command that runs the safety checks (plan, apply, rehearse)."""
+    return click.option(
+        "--no-target-check",
+        is_flag=True,
+        help="Turn target-unreachable and target-namespace-missing into warnings.",
+    )(func)
+
+
 def _timeout_option(func: Any) -> Any:
     return click.option(
         "--timeout",
@@ -267,9 +283,7 @@ def schema() -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write the config here instead of stdout."
 )
-@click.option(
-    "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
-)
+@_ca_bundle_option
 @click.option(
     "--parallelism", type=click.IntRange(1, 256), default=16, show_default=True, help="Concurrent requests."
 )
@@ -331,14 +345,8 @@ def export(
 @click.option(
     "--parallelism", type=click.IntRange(1, 256), default=16, show_default=True, help="Concurrent changes."
 )
-@click.option(
-    "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
-)
-@click.option(
-    "--no-target-check",
-    is_flag=True,
-    help="Turn target-unreachable and target-namespace-missing into warnings.",
-)
+@_ca_bundle_option
+@_no_target_check_option
 @_mass_delete_options
 @_timeout_option
 @click.pass_context
@@ -395,14 +403,8 @@ def apply(
     show_default=True,
     help="Concurrent reads per server.",
 )
-@click.option(
-    "--no-target-check",
-    is_flag=True,
-    help="Turn target-unreachable and target-namespace-missing into warnings.",
-)
-@click.option(
-    "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
-)
+@_no_target_check_option
+@_ca_bundle_option
 @_mass_delete_options
 @_timeout_option
 @click.pass_context
@@ -454,15 +456,8 @@ def plan(
     type=click.IntRange(1, 256),
     help="Concurrent requests per server.",
 )
-@click.option(
-    "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for https servers."
-)
-@click.option(
-    "--no-target-check",
-    "no_target_check",
-    is_flag=True,
-    help="Report unreachable or missing sync targets as warnings, not errors.",
-)
+@_ca_bundle_option
+@_no_target_check_option
 @_mass_delete_options
 @_timeout_option
 def rehearse(
