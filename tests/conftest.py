@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -36,6 +37,17 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
     yield make
     for sandbox in reversed(started):
         sandbox.stop()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started (``hossctl sandbox`` and the like), killed at teardown if still running."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def exchange_jwt(sandbox: Sandbox, pat: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from configs import export_args
 
 from hossctl.cli import cli
 from hossctl.sandbox import Sandbox
@@ -55,20 +56,6 @@ def estate(sandbox_factory: SandboxFactory) -> tuple[Sandbox, Sandbox, Sandbox]:
     return onprem, cloud, partner
 
 
-def _export_args(onprem: Sandbox, cloud: Sandbox) -> list[str]:
-    return [
-        "export",
-        "--server",
-        f"onprem={onprem.url}",
-        "--server",
-        f"cloud={cloud.url}",
-        "--pat-env",
-        "onprem=ONPREM_PAT",
-        "--pat-env",
-        "cloud=CLOUD_PAT",
-    ]
-
-
 def test_export_validates_plans_to_no_changes_and_is_byte_stable(
     estate: tuple[Sandbox, Sandbox, Sandbox], tmp_path: Path
 ) -> None:
@@ -81,7 +68,7 @@ def test_export_validates_plans_to_no_changes_and_is_byte_stable(
     }
     out = tmp_path / "hoss.yaml"
 
-    first = _invoke([*_export_args(onprem, cloud), "-o", str(out)], env)
+    first = _invoke([*export_args(onprem.url, cloud.url), "-o", str(out)], env)
     assert first.exit_code == 0, first.output
     text = out.read_text(encoding="utf-8")
     assert text.startswith(
@@ -117,7 +104,7 @@ def test_export_validates_plans_to_no_changes_and_is_byte_stable(
     assert plan.exit_code == 0, plan.output
     assert "No changes." in plan.stdout
 
-    second = _invoke(_export_args(onprem, cloud), env)
+    second = _invoke(export_args(onprem.url, cloud.url), env)
     assert second.exit_code == 0, second.output
     assert second.stdout_bytes == out.read_bytes()
 
@@ -175,7 +162,7 @@ def test_half_duplex_link_is_left_out_and_plans_clean(
         sandbox.seed_sync("half", other.core_url, "half", kind)
     env: dict[str, str | None] = {"ONPREM_PAT": onprem.admin_pat, "CLOUD_PAT": cloud.admin_pat}
     out = tmp_path / "hoss.yaml"
-    result = _invoke([*_export_args(onprem, cloud), "-o", str(out)], env)
+    result = _invoke([*export_args(onprem.url, cloud.url), "-o", str(out)], env)
     assert result.exit_code == 0, result.output
     assert result.stderr.count("duplex on one end and simplex on the other") == 2
     assert "half" not in out.read_text(encoding="utf-8")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from configs import export_args, server_state
 from hostile import HostileProxy
 
 from hossctl.cli import cli
@@ -24,22 +24,6 @@ SandboxFactory = Callable[..., Sandbox]
 LINKED = 50
 WITH_DATASETS = 20
 NAMESPACES = 200
-
-
-def _state(sb: Sandbox) -> list[tuple[Any, ...]]:
-    return [
-        (
-            n["name"],
-            n["description"],
-            n["bucket_name"],
-            sorted(
-                (r["target_core_service"], r["target_namespace"], r["sync_type"])
-                for r in sb.sync_targets(n["name"])
-            ),
-            sorted((d["name"], d["sync_enabled"], d["delete_status"]) for d in sb.datasets(n["name"])),
-        )
-        for n in sb.namespaces()
-    ]
 
 
 @pytest.fixture
@@ -74,24 +58,9 @@ def test_a_rehearsal_converges_and_production_only_sees_reads(
     monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
     monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
     export = tmp_path / "export.yaml"
-    exported = CliRunner().invoke(
-        cli,
-        [
-            "export",
-            "--server",
-            f"onprem={onprem_proxy.url}",
-            "--server",
-            f"cloud={cloud_proxy.url}",
-            "--pat-env",
-            "onprem=ONPREM_PAT",
-            "--pat-env",
-            "cloud=CLOUD_PAT",
-            "-o",
-            str(export),
-        ],
-    )
+    exported = CliRunner().invoke(cli, [*export_args(onprem_proxy.url, cloud_proxy.url), "-o", str(export)])
     assert exported.exit_code == 0, exported.output
-    before = (_state(onprem), _state(cloud))
+    before = (server_state(onprem), server_state(cloud))
     onprem_proxy.requests.clear()
     cloud_proxy.requests.clear()
 
@@ -118,7 +87,7 @@ def test_a_rehearsal_converges_and_production_only_sees_reads(
     assert "Rehearsal: the apply converged in one run, and planning again shows no changes." in result.output
     assert "Production servers were only read." in result.output
 
-    assert (_state(onprem), _state(cloud)) == before
+    assert (server_state(onprem), server_state(cloud)) == before
     methods = {method for method, _ in onprem_proxy.requests + cloud_proxy.requests}
     writes = [(m, p) for m, p in onprem_proxy.requests + cloud_proxy.requests if m != "GET"]
     assert methods <= {"GET", "POST"}

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -34,16 +33,6 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], str, str, str]:
     user = re.search(r"User PAT: +(\S+)", lines[2])
     assert url and admin and user, lines
     return process, url.group(1), admin.group(1), user.group(1)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from configs import export_args, server_state
 from ports import free_port
 
 from hossctl.cli import cli
@@ -25,32 +25,6 @@ from hossctl.sandbox import Sandbox
 
 SandboxFactory = Callable[..., Sandbox]
 EXTERNAL = "https://partner.example.org/core/v1"
-
-
-def _state(sb: Sandbox) -> list[tuple[Any, ...]]:
-    return [
-        (
-            n["name"],
-            n["description"],
-            n["object_store"],
-            n["bucket_name"],
-            sorted(
-                (r["target_core_service"], r["target_namespace"], r["sync_type"])
-                for r in sb.sync_targets(n["name"])
-            ),
-        )
-        for n in sb.namespaces()
-    ]
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def _start_seeded(port: int, *args: str) -> tuple[subprocess.Popen[str], str, str]:
@@ -83,27 +57,12 @@ def test_seeded_stand_ins_plan_no_changes_and_production_is_untouched(
     onprem.seed_namespace("cold", description="Cold storage", object_store="archive", bucket="cold")
     onprem.seed_sync("cold", EXTERNAL, "inbox", "simplex")
     onprem.seed_dataset("raw", "session-1")  # datasets are not part of a config: not seeded
-    before = (_state(onprem), _state(cloud))
+    before = (server_state(onprem), server_state(cloud))
 
     monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
     monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
     export = tmp_path / "export.yaml"
-    result = CliRunner().invoke(
-        cli,
-        [
-            "export",
-            "--server",
-            f"onprem={onprem.url}",
-            "--server",
-            f"cloud={cloud.url}",
-            "--pat-env",
-            "onprem=ONPREM_PAT",
-            "--pat-env",
-            "cloud=CLOUD_PAT",
-            "-o",
-            str(export),
-        ],
-    )
+    result = CliRunner().invoke(cli, [*export_args(onprem.url, cloud.url), "-o", str(export)])
     assert result.exit_code == 0, result.output
 
     ports = {"onprem": free_port(), "cloud": free_port()}
@@ -132,7 +91,7 @@ def test_seeded_stand_ins_plan_no_changes_and_production_is_untouched(
     plan = CliRunner().invoke(cli, ["plan", "-f", str(rehearsal), "--detailed-exitcode", "--no-target-check"])
     assert plan.exit_code == 0, plan.output
     assert "No changes." in plan.output
-    assert (_state(onprem), _state(cloud)) == before  # production was only read
+    assert (server_state(onprem), server_state(cloud)) == before  # production was only read
 
 
 def test_a_multi_server_file_needs_a_server_choice_and_a_seed_option_needs_a_file(tmp_path: Path) -> None:
