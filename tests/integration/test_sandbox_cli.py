@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
+from sandbox_process import start_sandbox
 
 from hossctl.cli import cli
 
@@ -20,19 +19,8 @@ HTTP = httpx.Client(verify=False, timeout=10)
 
 
 def _start(*args: str) -> tuple[subprocess.Popen[str], str, str, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hossctl", "sandbox", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines = [process.stdout.readline() for _ in range(3)]
-    url = re.search(r"listening on (http://\S+)", lines[0])
-    admin = re.search(r"Admin PAT: (\S+)", lines[1])
-    user = re.search(r"User PAT: +(\S+)", lines[2])
-    assert url and admin and user, lines
-    return process, url.group(1), admin.group(1), user.group(1)
+    started = start_sandbox(*args)
+    return started.process, started.url, started.admin_pat, started.user_pat
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -7,8 +7,6 @@ Each test names the Go source it follows, in the WyssCenter/hybrid-object-store 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +17,7 @@ import jwt
 import pytest
 import yaml
 from click.testing import CliRunner
+from sandbox_process import start_sandbox
 
 from hossctl.cli import cli
 from hossctl.sandbox import Sandbox
@@ -419,16 +418,9 @@ def test_sandbox_stop_ends_the_delete_worker(sandbox_factory: SandboxFactory) ->
 def test_cli_delete_delay_option(tmp_path: Path) -> None:
     """``hossctl sandbox --delete-delay SECONDS`` (worker.go lines 48-141 with the delay of
     dataset.go line 226)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hossctl", "sandbox", "--port", "0", "--delete-delay", "0.5"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    started = start_sandbox("--delete-delay", "0.5")
+    process, url, admin = started.process, started.url, started.admin_pat
     try:
-        assert process.stdout is not None
-        url = process.stdout.readline().split("listening on ")[1].split()[0]
-        admin = process.stdout.readline().split("Admin PAT: ")[1].strip()
         token = HTTP.post(f"{url}/auth/v1/pat/exchange/jwt", headers={"Authorization": f"Bearer {admin}"})
         api = httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token.json()['id_token']}"}, timeout=10
@@ -485,16 +477,9 @@ def test_no_queue_store_makes_sync_changes_500(
 
 def test_cli_object_store_no_queue(tmp_path: Path) -> None:
     """``hossctl sandbox --object-store default:no-queue`` (sync.go lines 333-347)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hossctl", "sandbox", "--port", "0", "--object-store", "default:no-queue"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    started = start_sandbox("--object-store", "default:no-queue")
+    process, url, admin = started.process, started.url, started.admin_pat
     try:
-        assert process.stdout is not None
-        url = process.stdout.readline().split("listening on ")[1].split()[0]
-        admin = process.stdout.readline().split("Admin PAT: ")[1].strip()
         token = HTTP.post(f"{url}/auth/v1/pat/exchange/jwt", headers={"Authorization": f"Bearer {admin}"})
         headers = {"Authorization": f"Bearer {token.json()['id_token']}"}
         stores = HTTP.get(f"{url}/core/v1/object_store/", headers=headers).json()

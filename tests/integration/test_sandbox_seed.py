@@ -8,9 +8,7 @@ live servers were never written to.
 
 from __future__ import annotations
 
-import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import yaml
 from click.testing import CliRunner
 from configs import export_args, server_state
 from ports import free_port
+from sandbox_process import start_sandbox
 
 from hossctl.cli import cli
 from hossctl.sandbox import Sandbox
@@ -28,19 +27,9 @@ EXTERNAL = "https://partner.example.org/core/v1"
 
 
 def _start_seeded(port: int, *args: str) -> tuple[subprocess.Popen[str], str, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hossctl", "sandbox", "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines = [process.stdout.readline() for _ in range(4)]
-    assert lines[0].startswith("Seeded from server"), lines
-    url = re.search(r"listening on (http://\S+)", lines[1])
-    admin = re.search(r"Admin PAT: (\S+)", lines[2])
-    assert url and admin, lines
-    return process, url.group(1), admin.group(1)
+    started = start_sandbox(*args, port=port)
+    assert started.before and started.before[0].startswith("Seeded from server"), started.before
+    return started.process, started.url, started.admin_pat
 
 
 def test_seeded_stand_ins_plan_no_changes_and_production_is_untouched(
