@@ -96,6 +96,14 @@ def test_a_rehearsal_converges_and_production_only_sees_reads(
     assert sum(1 for _, p in onprem_proxy.requests if p.endswith("/dataset/")) >= NAMESPACES
 
 
+def _removing(tmp_path: Path, url: str, namespace: str) -> Path:
+    """A one-server config (onprem at ``url``, PAT in ONPREM_PAT) that removes ``namespace``."""
+    config = tmp_path / "hoss.yaml"
+    server = {"url": url, "pat_env": "ONPREM_PAT", "namespaces": {namespace: {"ensure": "absent"}}}
+    config.write_text(yaml.safe_dump({"version": 1, "servers": {"onprem": server}}), encoding="utf-8")
+    return config
+
+
 def test_a_blocked_plan_is_rehearsed_as_apply_would_treat_it(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -103,22 +111,7 @@ def test_a_blocked_plan_is_rehearsed_as_apply_would_treat_it(
     onprem.seed_namespace("ns-000", description="Data", bucket="ns-000")
     onprem.seed_dataset("ns-000", "session-0")
     monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
-    config = tmp_path / "hoss.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "version": 1,
-                "servers": {
-                    "onprem": {
-                        "url": onprem.url,
-                        "pat_env": "ONPREM_PAT",
-                        "namespaces": {"ns-000": {"ensure": "absent"}},
-                    }
-                },
-            }
-        ),
-        encoding="utf-8",
-    )
+    config = _removing(tmp_path, onprem.url, "ns-000")
     result = CliRunner().invoke(cli, ["rehearse", "-f", str(config), "--no-target-check"])
     assert result.exit_code == 1, result.output
     assert "namespace-not-empty" in result.output
@@ -135,22 +128,7 @@ def test_a_dataset_list_that_cannot_be_read_stops_the_rehearsal(
     onprem.seed_dataset("scratch2", "precious")
     monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
     with HostileProxy(onprem.url, "html", namespace="scratch2") as proxy:
-        config = tmp_path / "hoss.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "version": 1,
-                    "servers": {
-                        "onprem": {
-                            "url": proxy.url,
-                            "pat_env": "ONPREM_PAT",
-                            "namespaces": {"scratch2": {"ensure": "absent"}},
-                        }
-                    },
-                }
-            ),
-            encoding="utf-8",
-        )
+        config = _removing(tmp_path, proxy.url, "scratch2")
         result = CliRunner().invoke(cli, ["rehearse", "-f", str(config)])
     assert result.exit_code == 1, result.output
     # the proxy garbles every dataset list of this server: default's and scratch2's
