@@ -204,6 +204,8 @@ class HostileServer:
         # here, from the request's arrival, it is the request's deadline without start-up noise.
         self.held_s: list[float] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
         self._stop = threading.Event()
         # A second listener on another port (another origin) for the modes that point away.
         self.elsewhere: HostileServer | None = None
@@ -238,6 +240,13 @@ class HostileServer:
         self._server.server_close()
         if self.elsewhere is not None:
             self.elsewhere.stop()
+
+    def wait_idle(self, most: float) -> None:
+        """Wait up to ``most`` seconds until no request is being answered. hossctl has exited
+        when this is called, but a handler notices the hang-up only at its next poll, and the
+        figures it records (``held_s``) must be in before anyone reads them."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=most)
 
     @property
     def all_seen(self) -> list[Seen]:
@@ -363,6 +372,15 @@ class HostileServer:
                 seen = Seen(server.listener, self.command, self.path, tuple(self.headers.items()))
                 with server._lock:
                     server.seen.append(seen)
+                    server._in_flight += 1
+                try:
+                    self._answer_one()
+                finally:
+                    with server._idle:
+                        server._in_flight -= 1
+                        server._idle.notify_all()
+
+            def _answer_one(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 if 0 < length <= MIB:
                     self.rfile.read(length)
@@ -419,6 +437,7 @@ class _Reply:
         self._h = handler
         self._server = server
         self._arrived = time.monotonic()
+        self._hangup_recorded = False
 
     def _hung_up_within(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for the client to close the connection; record when it did."""
@@ -431,11 +450,17 @@ class _Reply:
         except OSError:
             closed = True
         if closed:
-            with self._server._lock:
-                self._server.held_s.append(time.monotonic() - self._arrived)
+            self._record_hangup()
         else:  # the client sent something (it should not have): do not spin on it
             time.sleep(seconds)
         return closed
+
+    def _record_hangup(self) -> None:
+        """Note once how long the client held this request before it hung up."""
+        if not self._hangup_recorded:
+            self._hangup_recorded = True
+            with self._server._lock:
+                self._server.held_s.append(time.monotonic() - self._arrived)
 
     def hold(self, most: float) -> None:
         """Answer nothing until the client hangs up, the server stops, or ``most`` seconds pass."""
@@ -510,7 +535,11 @@ class _Reply:
             while time.monotonic() < until:
                 if stop.is_set() or self._hung_up_within(0.05):
                     raise _Disconnected
-            self._write(b"1\r\n \r\n")
+            try:
+                self._write(b"1\r\n \r\n")
+            except _Disconnected:  # the hang-up came between the poll and the write
+                self._record_hangup()
+                raise
         self._write(b"0\r\n\r\n")
 
 
@@ -773,6 +802,7 @@ def execute(
         extra = case.args if case is not None else ()
         args = command(fmt, config, server.url, directory, extra)
         run = run_hossctl(args, hossctl_env(pat), kill_after=kill_after, tree=tree, fork=fork)
+        server.wait_idle(5.0)
         written = (directory / PLAN_FILE, directory / EXPORT_FILE)
         files = {p.name: p.read_text("utf-8") for p in written if p.exists()}
         return Outcome(
