@@ -25,8 +25,8 @@ from hossctl.sandbox.messages import (
     json_response,
     unhandled,
 )
-from hossctl.sandbox.policy import NullPolicy
-from hossctl.sandbox.policy import parse as parse_policy
+from hossctl.syncpolicy import NullPolicy
+from hossctl.syncpolicy import parse as parse_policy
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, DatasetRow, Store, go_time, now_utc
 from hossctl.sandbox.sync_service import SYNC_SERVICE_AGENT
 from hossctl.sandbox.tokens import Account, Rejected, TokenIssuer

@@ -1,15 +1,16 @@
-"""Dataset sync policies checked the way the real server's ``policy.Parse`` checks them.
+"""Dataset sync policies, checked the way the real server's policy parser checks them.
 
-Follows server/libs/hoss-service/policy/utils.go ``Parse`` (lines 32-39), policy.go
-``Policy.Parse`` (lines 15-39), statement.go ``Statement.Parse`` (lines 13-33) and condition.go
-``Condition.Parse`` (lines 204-226) with its validate* helpers (lines 29-161). The document goes
-through ``github.com/ghodss/yaml``: YAML (so JSON too) is converted to JSON with scalars turned into
-strings where the Go field is a string, then decoded with encoding/json, which matches field names
-case-insensitively and ignores unknown ones (docs/hoss-server.md §8.4).
+One checker for both sides: the config loader refuses, offline, a ``datasets.policy`` that a
+server would answer 400 (or crash on), and the sandbox answers ``PUT …/dataset/{name}/sync``
+with the server's own error text. The rules are in docs/hoss-server.md §8.4: the document is YAML
+(so JSON too), converted to JSON with scalars turned into strings where the server's field is a
+string, then decoded with field names matched case-insensitively and unknown ones ignored;
+``Version`` must be exactly "1"; effects are ``AND`` or ``OR``; each condition needs a known
+``Left``, a ``Right`` of the matching type and an ``Operator`` valid for it.
 
-``parse`` returns None when the policy is valid, the Go error text when it is not, and raises
-``NullPolicy`` for a document that is YAML null (empty, ``null``, ``~``): the real decoder then sets
-the policy pointer to nil and ``Parse`` dereferences it, a panic that gin turns into a bare 500.
+``parse`` returns None when the policy is valid, the server's error text when it is not, and
+raises ``NullPolicy`` for a document that is YAML null (empty, ``null``, ``~``), which the real
+server answers with a bare 500 (§8.4).
 """
 
 from __future__ import annotations
@@ -32,11 +33,35 @@ class _Invalid(Exception):
     pass
 
 
+# What the server stores when a sync is enabled without a policy (docs/hoss-server.md §8.4).
+DEFAULT_POLICY = '{"Version":"1","Statements":[]}'
+
+
 def parse(document: str) -> str | None:
     try:
         value = yaml.safe_load(document)
     except yaml.YAMLError as exc:
         return f"{_DOC}error converting YAML to JSON: {_yaml_error(exc)}"
+    return check(value)
+
+
+def canonical(document: str) -> str | None:
+    """A policy as a comparable value: its decoded document as compact, key-sorted JSON.
+
+    The server stores a policy exactly as sent and "" when none was given, so two spellings of
+    one document (YAML or JSON, any key order or spacing) must compare equal. None when the
+    text does not decode (a live policy hossctl cannot read is never taken for the wanted one).
+    """
+    text = document or DEFAULT_POLICY
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def check(value: Any) -> str | None:
+    """``parse`` for a document already decoded from YAML (the config loader's case)."""
     if value is None:
         raise NullPolicy()
     try:
