@@ -16,7 +16,9 @@ from hossctl.config.yamlsource import Document, PathKey
 from hossctl.plan.model import (
     DEFAULT_DELETE_THRESHOLD,
     DEFAULT_PAT_ENV,
+    UNMANAGED,
     Config,
+    DatasetSync,
     Diagnostic,
     Namespace,
     Position,
@@ -306,6 +308,7 @@ class _ConfigBuilder:
                     position=position,
                 )
             )
+        datasets = self._datasets(decl, data, ensure)
         return Namespace(
             name=decl.name,
             description=str(data.get("description", "")),
@@ -316,7 +319,70 @@ class _ConfigBuilder:
             sync=tuple(targets),
             allow_multiple_sync_targets=allow_multiple,
             position=decl.position,
+            datasets=datasets,
         )
+
+    def _datasets(self, decl: _NamespaceDecl, data: dict[str, Any], ensure: str) -> DatasetSync:
+        """The ``datasets`` block, with its policy checked offline as the server would check it.
+
+        A policy the server would refuse (400) or crash on (500) is an error here, at its line,
+        rather than a failed apply halfway through a namespace's datasets.
+        """
+        doc, path = decl.source.doc, (*decl.path, "datasets")
+        block = data.get("datasets")
+        if not isinstance(block, dict) or path in decl.source.tainted:
+            return UNMANAGED
+        mode = block.get("sync", "unmanaged")
+        mode = "off" if mode is False else mode  # YAML 1.1 reads an unquoted ``off`` as false
+        if ensure == "absent" and mode != "unmanaged":
+            self.error(
+                "dataset-sync",
+                f"namespace {quote(decl.name)} has ensure: absent but declares datasets sync: {mode}; "
+                "remove the datasets block",
+                doc.key_position(path),
+            )
+            return UNMANAGED
+        policy: str | None = None
+        raw = block.get("policy")
+        if raw is not None:
+            policy = self._policy(decl.name, raw, mode, doc.value_position((*path, "policy")))
+        exclude = tuple(str(p) for p in block.get("except", ()) if isinstance(p, str))
+        return DatasetSync(sync=mode, policy=policy, exclude=exclude, position=doc.key_position(path))
+
+    def _policy(self, name: str, raw: Any, mode: str, position: Position | None) -> str | None:
+        import json
+
+        from hossctl import syncpolicy
+
+        if mode not in ("simplex", "duplex"):
+            self.error(
+                "dataset-sync",
+                f"namespace {quote(name)} gives a datasets policy, but its datasets sync is {mode}, so "
+                "the policy would never be sent: set sync: simplex or duplex, or remove the policy",
+                position,
+            )
+            return None
+        value = raw
+        if isinstance(raw, str):
+            import yaml
+
+            try:
+                value = yaml.safe_load(raw)
+            except yaml.YAMLError:
+                value = raw  # syncpolicy reports the syntax error below
+        try:
+            problem = syncpolicy.parse(raw) if isinstance(raw, str) else syncpolicy.check(value)
+        except syncpolicy.NullPolicy:
+            problem = "the document is empty"
+        if problem is not None:
+            self.error(
+                "dataset-sync",
+                f"the datasets policy of namespace {quote(name)} would be refused by the server: "
+                f"{problem}; fix the document (it needs Version: \"1\" and valid Statements)",
+                position,
+            )
+            return None
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
     # -- checks across servers ---------------------------------------------------------------
     def _check_links(self, config: Config) -> None:

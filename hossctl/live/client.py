@@ -560,6 +560,32 @@ class HossClient:
     async def user_sync(self) -> None:
         await self._core("PUT", core_path("user", "sync"), expected=(200, 204))
 
+    def _dataset_path(self, namespace: str, dataset: str, *rest: str) -> str:
+        return core_path("namespace", self._ns(namespace), "dataset", self._ns(dataset), *rest)
+
+    async def dataset(self, namespace: str, dataset: str) -> LiveDataset | None:
+        """One dataset's record (§8.2), or None when it no longer exists (404)."""
+        got = await self._get(self._dataset_path(namespace, dataset), wire.dataset, allow_404=True)
+        return None if got is None else got[1]
+
+    async def dataset_sync_enabled(self, namespace: str, dataset: str) -> bool:
+        got = await self._get(self._dataset_path(namespace, dataset, "sync"), wire.sync_enabled)
+        assert got is not None
+        return got[1]
+
+    async def put_dataset_sync(
+        self, namespace: str, dataset: str, sync_type: str, policy: str | None
+    ) -> None:
+        """Enable or update a dataset's sync. The real handler sleeps 2-4 s before it answers
+        (§8.4), so callers run these side by side rather than one after the other."""
+        body = {"sync_type": sync_type, "sync_policy": policy or ""}
+        await self._core(
+            "PUT", self._dataset_path(namespace, dataset, "sync"), expected=(200, 204), json_body=body
+        )
+
+    async def delete_dataset_sync(self, namespace: str, dataset: str) -> None:
+        await self._core("DELETE", self._dataset_path(namespace, dataset, "sync"), expected=(200, 204))
+
     async def datasets(self, namespace: str) -> tuple[LiveDataset, ...]:
         """The namespace's datasets the caller's groups can see (§8.1), in every delete state.
 

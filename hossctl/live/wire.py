@@ -120,7 +120,7 @@ def sync_target(value: object, subject: str = "the sync target") -> LiveSyncTarg
 
 
 def dataset(value: object, subject: str = "the dataset") -> LiveDataset:
-    """The fields of a dataset record (§8.3) that the safety checks count on."""
+    """The fields of a dataset record (§8.3) that the safety checks and dataset sync count on."""
     record = _object(value, subject)
     name = _string(record, "name", subject)
     sync_enabled = _boolean(record, "sync_enabled", subject)
@@ -130,7 +130,10 @@ def dataset(value: object, subject: str = "the dataset") -> LiveDataset:
         raise MalformedAnswer(
             f"{subject} has 'delete_status' {shown(status)}, not one of {', '.join(DELETE_STATUSES)}"
         )
-    return LiveDataset(name=name, sync_enabled=sync_enabled, sync_type=sync_type, delete_status=status)
+    policy = _string(record, "sync_policy", subject)
+    return LiveDataset(
+        name=name, sync_enabled=sync_enabled, sync_type=sync_type, delete_status=status, sync_policy=policy
+    )
 
 
 def object_store_name(value: object, subject: str = "the object store") -> str:
@@ -155,6 +158,13 @@ def sync_targets(body: object) -> tuple[LiveSyncTarget, ...]:
     """``GET /namespace/{ns}/sync``. The real server sends ``[]`` when there are none (§7.1);
     ``null`` is accepted as none too, since it cannot hide a row that would be deleted."""
     return _items(body, sync_target, null_is_empty=True, what="sync target list")
+
+
+def sync_enabled(body: object) -> bool:
+    """``GET …/dataset/{name}/sync``: a bare JSON boolean (§8.2)."""
+    if not isinstance(body, bool):
+        raise MalformedAnswer(f"the dataset's sync state is {shown(body)}, not true or false")
+    return body
 
 
 def datasets(body: object) -> tuple[LiveDataset, ...]:

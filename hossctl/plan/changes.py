@@ -11,8 +11,27 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-Action = Literal["create_namespace", "delete_namespace", "enable_sync", "disable_sync"]
-ACTIONS: tuple[Action, ...] = ("disable_sync", "delete_namespace", "create_namespace", "enable_sync")
+Action = Literal[
+    "create_namespace",
+    "delete_namespace",
+    "enable_sync",
+    "disable_sync",
+    "enable_dataset_sync",
+    "update_dataset_sync",
+    "disable_dataset_sync",
+]
+ACTIONS: tuple[Action, ...] = (
+    "disable_dataset_sync",
+    "disable_sync",
+    "delete_namespace",
+    "create_namespace",
+    "enable_sync",
+    "enable_dataset_sync",
+    "update_dataset_sync",
+)
+DATASET_ACTIONS: frozenset[str] = frozenset(
+    {"enable_dataset_sync", "update_dataset_sync", "disable_dataset_sync"}
+)
 
 CheckId = Literal[
     "namespace-not-empty",
@@ -25,6 +44,9 @@ CheckId = Literal[
     "namespace-still-targeted",
     "bucket-shared",
     "mass-delete",
+    "dataset-sync-without-target",
+    "dataset-duplex-needs-namespace-duplex",
+    "datasets-unreadable",
 ]
 
 
@@ -58,6 +80,11 @@ ReasonCode = Literal[
     "duplex-now-simplex",  # the reverse row of a duplex link that became simplex
     "duplicate-spelling",  # the same target stored under another spelling
     "re-enable-after-replace",  # a declared row, enabled again after its namespace's replace
+    "dataset-sync-declared",  # datasets.sync wants the dataset syncing, and it is not
+    "dataset-sync-differs",  # the dataset syncs with another type or policy than declared
+    "dataset-sync-off",  # datasets.sync: off, and the dataset syncs
+    "dataset-sync-paused",  # off while its namespace's sync targets change, so it never syncs unlinked
+    "dataset-sync-resumed",  # on again after that pause, as declared
 ]
 REASON_CODES: tuple[ReasonCode, ...] = (
     "declared-missing",
@@ -71,10 +98,16 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     "duplex-now-simplex",
     "duplicate-spelling",
     "re-enable-after-replace",
+    "dataset-sync-declared",
+    "dataset-sync-differs",
+    "dataset-sync-off",
+    "dataset-sync-paused",
+    "dataset-sync-resumed",
 )
 
 DatasetRule = Literal["none", "none-syncing", "none-duplex"]
 Row = tuple[str, str, str]  # exact target_core_service, target namespace, sync type
+DatasetState = tuple[bool, str, str]  # sync_enabled, sync_type and sync_policy, exactly as stored
 NsRef = tuple[str, str]  # (server key, namespace name)
 
 
@@ -93,6 +126,8 @@ class Expect:
     * ``sync_row``: the exact row a disable removes must still be there, with this type.
     * ``datasets``: what its dataset list must show: ``none`` at all (a delete), ``none-syncing``
       (a sync target's removal), ``none-duplex`` (a duplex → simplex change).
+    * ``dataset``: the sync state of the one dataset a dataset change writes; the dataset must
+      also still exist and have no delete scheduled.
     """
 
     absent: bool = False
@@ -100,6 +135,7 @@ class Expect:
     sync_rows: tuple[Row, ...] | None = None
     sync_row: Row | None = None
     datasets: DatasetRule | None = None
+    dataset: DatasetState | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +168,11 @@ class Change:
     sync_type: str | None = None
     # The config server key the sync target points at, when it is managed here.
     target_server: str | None = None
+    # enable_dataset_sync / update_dataset_sync / disable_dataset_sync: the dataset, and for the
+    # first two the policy to send (None: the server's default open policy). ``sync_type`` is
+    # the type to set, or for a disable the type the dataset had.
+    dataset: str | None = None
+    sync_policy: str | None = None
     # What must still hold on the server just before the write (None: nothing is re-read).
     expect: Expect | None = None
 
@@ -147,6 +188,8 @@ class Violation:
     message: str
     resolution: str
     severity: Literal["error", "warning"] = "error"
+    # ``change`` is "" for a finding about the live state that no change of the plan causes
+    # (a dataset syncing in a namespace without a compatible target): shown apart from changes.
     # Where in the config the change comes from ("FILE:LINE:COL"), when it comes from a declaration.
     position: str | None = None
 
@@ -158,6 +201,9 @@ class Summary:
     delete: int = 0
     enable_sync: int = 0
     disable_sync: int = 0
+    enable_dataset_sync: int = 0
+    update_dataset_sync: int = 0
+    disable_dataset_sync: int = 0
 
 
 
@@ -174,6 +220,9 @@ class Plan:
     facts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # ``--target``: the plan covers only these SERVER or SERVER/NAMESPACE (and what they need).
     targets: tuple[str, ...] = ()
+    # What a reviewer should know that is neither a change nor a violation: datasets left
+    # alone (a delete is scheduled), and what an admin token cannot see (docs/hoss-server.md §8.1).
+    notes: tuple[str, ...] = ()
 
     @property
     def errors(self) -> tuple[Violation, ...]:
@@ -189,18 +238,20 @@ class Plan:
 
     @property
     def summary(self) -> Summary:
-        create = replace = delete = enable = disable = 0
+        counts = dict.fromkeys(ACTIONS, 0)
+        replace = 0
         for c in self.changes:
-            if c.action == "create_namespace":
-                if c.replace:
-                    replace += 1
-                else:
-                    create += 1
-            elif c.action == "delete_namespace":
-                if not c.replace:
-                    delete += 1
-            elif c.action == "enable_sync":
-                enable += 1
+            if c.replace:
+                replace += c.action == "create_namespace"
             else:
-                disable += 1
-        return Summary(create, replace, delete, enable, disable)
+                counts[c.action] += 1
+        return Summary(
+            create=counts["create_namespace"],
+            replace=replace,
+            delete=counts["delete_namespace"],
+            enable_sync=counts["enable_sync"],
+            disable_sync=counts["disable_sync"],
+            enable_dataset_sync=counts["enable_dataset_sync"],
+            update_dataset_sync=counts["update_dataset_sync"],
+            disable_dataset_sync=counts["disable_dataset_sync"],
+        )

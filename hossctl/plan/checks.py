@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
-from hossctl.plan.changes import Change, CheckId, NsRef, PlanOptions, Violation
-from hossctl.plan.model import Config
+from hossctl.plan.changes import DATASET_ACTIONS, Change, CheckId, NsRef, PlanOptions, Violation
+from hossctl.plan.model import Config, DatasetSync
 from hossctl.plan.snapshot import LiveDataset, LiveNamespace, Snapshot
 from hossctl.urls import try_normalise_core_url
 
@@ -38,6 +39,18 @@ def _key(change: Change) -> _Key:
 def _live(snapshot: Snapshot, server: str, namespace: str) -> LiveNamespace | None:
     state = snapshot.server(server)
     return None if state is None else state.namespace(namespace)
+
+
+def sync_level(sync_type: str) -> int:
+    """What a syncing dataset of this type needs of its namespace's targets: 1 any, 2 a duplex one."""
+    return 2 if sync_type == "duplex" else 1
+
+
+def _level(types: Sequence[str]) -> int:
+    return max((sync_level(t) for t in types), default=0)
+
+
+_NEEDS = {1: "a sync target", 2: "a duplex sync target"}
 
 
 def dataset_reads_needed(changes: Sequence[Change]) -> frozenset[NsRef]:
@@ -85,6 +98,11 @@ class _Checker:
             if c.action == "disable_sync"
         }
         self.mass_delete = self._mass_deletes()
+        self.by_id = {c.id: c for c in changes}
+        self.dataset_changes: dict[NsRef, list[Change]] = {}
+        for c in changes:
+            if c.action in DATASET_ACTIONS:
+                self.dataset_changes.setdefault((c.server, c.namespace), []).append(c)
         self.out: list[Violation] = []
 
     def flag(
@@ -96,6 +114,21 @@ class _Checker:
                 message=message, resolution=resolution,
                 severity="warning" if severity == "warning" else "error",
                 position=self.position_of(change),
+            )
+        )
+
+    def flag_namespace(
+        self, check: CheckId, ref: NsRef, message: str, resolution: str, severity: str = "error"
+    ) -> None:
+        """A finding about a namespace's live state that no change of the plan causes."""
+        server = self.config.server(ref[0])
+        declared = server.namespace(ref[1]) if server is not None else None
+        position = declared.datasets.position or declared.position if declared is not None else None
+        self.out.append(
+            Violation(
+                check=check, change="", server=ref[0], namespace=ref[1], message=message,
+                resolution=resolution, severity="warning" if severity == "warning" else "error",
+                position=str(position) if position else None,
             )
         )
 
@@ -132,9 +165,136 @@ class _Checker:
                 self.check_create(c)
             elif c.action == "disable_sync":
                 self.check_disable(c)
-            else:
+            elif c.action == "enable_sync":
                 self.check_enable(c)
+        self.check_dataset_sync()
         return tuple(self.out)
+
+    # -- dataset sync (docs/hoss-server.md §8.4: the server enforces none of this) ------------
+
+    def rows_after(self, ref: NsRef) -> list[str]:
+        """The types of a namespace's sync rows once the plan has run."""
+        live = _live(self.snapshot, *ref)
+        kept = [] if live is None or ref in self.deleted else [
+            r.sync_type for r in live.sync if (*ref, r.target_core_service, r.target_namespace)
+            not in self.disabled_exact
+        ]
+        added = [
+            c.sync_type or ""
+            for c in self.changes
+            if c.action == "enable_sync" and (c.server, c.namespace) == ref
+        ]
+        return kept + added
+
+    def check_dataset_sync(self) -> None:
+        """A dataset may sync one-way only with a sync target, two-way only with a duplex one.
+
+        Planned dataset changes that would break the rule are errors, and so is a managed
+        namespace whose declared datasets sync its targets cannot carry. Live datasets that
+        break it already, and that the plan leaves alone, are warnings: the server accepted
+        them, and no data moves (or none comes back) until someone fixes them.
+        """
+        for server in self.config.servers:
+            state = self.snapshot.server(server.key)
+            if state is None:
+                continue
+            for name, live in sorted(state.namespaces.items()):
+                ref = (server.key, name)
+                if ref in self.deleted and ref not in self.created:
+                    continue
+                declared = server.namespace(name)
+                managed = declared is not None and declared.ensure == "present" and declared.datasets.managed
+                if managed and live.datasets is None:
+                    self.flag_namespace(
+                        "datasets-unreadable", ref,
+                        f"could not read the datasets of {self.where_ref(ref)}, whose datasets sync is "
+                        f"managed, so their sync cannot be planned: {live.datasets_error or 'not read'}",
+                        _UNREADABLE_FIX,
+                    )
+                    continue
+                end = _level(self.rows_after(ref))
+                if managed and declared is not None:
+                    self.check_declared_datasets(ref, declared.datasets.sync, end)
+                if live.datasets is not None:
+                    self.check_drift(ref, live, end, declared.datasets if managed and declared else None)
+
+    def where_ref(self, ref: NsRef) -> str:
+        return f"namespace {ref[1]!r} on server {ref[0]!r}"
+
+    def check_declared_datasets(self, ref: NsRef, mode: str, end: int) -> None:
+        need = {"simplex": 1, "duplex": 2}.get(mode, 0)
+        if need <= end:
+            return
+        check: CheckId = (
+            "dataset-sync-without-target" if end == 0 else "dataset-duplex-needs-namespace-duplex"
+        )
+        has = "no sync target" if end == 0 else "only simplex sync targets"
+        changes = [c for c in self.dataset_changes.get(ref, []) if c.action != "disable_dataset_sync"]
+        affected = f" ({len(changes)} dataset change(s) in this plan)" if changes else ""
+        message = (
+            f"the config wants every dataset of {self.where_ref(ref)} to sync {mode}, but after this plan "
+            f"the namespace has {has}{affected}; the server would accept it and no data would "
+            + ("move" if end == 0 else "come back")
+        )
+        fix = (
+            f"give the namespace {_NEEDS[need]} in its sync list, or set its datasets sync to "
+            + ("off" if end == 0 else "simplex or off")
+        )
+        if changes:
+            self.flag(check, changes[0], message, fix)
+        else:
+            self.flag_namespace(check, ref, message, fix)
+
+    def check_drift(
+        self, ref: NsRef, live: LiveNamespace, end: int, managed: DatasetSync | None
+    ) -> None:
+        """Live datasets that already break the rule and stay as they are: warnings, with the fix."""
+        start = _level([r.sync_type for r in live.sync])
+        touched = {c.dataset for c in self.dataset_changes.get(ref, [])}
+        broken = [
+            d for d in live.datasets or ()
+            if d.sync_enabled and not d.deleting and d.name not in touched
+            and (managed is None or managed.excludes(d.name))
+            and sync_level(d.sync_type) > start and sync_level(d.sync_type) > end
+        ]
+        unlinked = [d for d in broken if end == 0]
+        one_way = [d for d in broken if end > 0]
+        where = self.where_ref(ref)
+        if unlinked:
+            self.flag_namespace(
+                "dataset-sync-without-target", ref,
+                f"{len(unlinked)} dataset(s) of {where} have sync enabled, but the namespace has no sync "
+                f"target, so none of their data moves ({_names(unlinked)})",
+                "give the namespace a sync target, or disable sync on those datasets "
+                "(or declare datasets: {sync: off} for the namespace)",
+                "warning",
+            )
+        if one_way:
+            self.flag_namespace(
+                "dataset-duplex-needs-namespace-duplex", ref,
+                f"{len(one_way)} dataset(s) of {where} use duplex sync, but the namespace's sync targets are "
+                f"simplex only, so nothing syncs back ({_names(one_way)})",
+                "make the namespace's sync target duplex, or switch those datasets to simplex "
+                "(or declare datasets: {sync: simplex} for the namespace)",
+                "warning",
+            )
+
+    def datasets_before(self, c: Change, datasets: Sequence[LiveDataset]) -> list[LiveDataset]:
+        """The datasets as they are when ``c`` runs: the dataset changes it waits for applied."""
+        changed = {
+            d.dataset: d for d in (self.by_id.get(i) for i in c.depends_on)
+            if d is not None and d.action in DATASET_ACTIONS
+        }
+        out = []
+        for dataset in datasets:
+            change = changed.get(dataset.name)
+            if change is None:
+                out.append(dataset)
+            elif change.action == "disable_dataset_sync":
+                out.append(replace(dataset, sync_enabled=False, sync_type=""))
+            else:
+                out.append(replace(dataset, sync_enabled=True, sync_type=change.sync_type or ""))
+        return out
 
     def check_delete(self, c: Change) -> None:
         verb = "replacing" if c.replace else "deleting"
@@ -316,6 +476,8 @@ class _Checker:
         removal = rule == "none-syncing"
         live = _live(self.snapshot, c.server, c.namespace)
         datasets = live.datasets if live is not None else None
+        if datasets is not None:  # the plan's own dataset changes run first
+            datasets = tuple(self.datasets_before(c, datasets))
         target = f"{c.target_core_service}#{c.target_namespace}"
         if datasets is None:
             what = "removing" if removal else "downgrading from duplex to simplex"
@@ -396,6 +558,33 @@ class _Checker:
             )
         # A server not managed here is only probed, never read (hossctl holds no credentials
         # there), so whether namespace ``tn`` exists on it is not checked.
+
+
+def dataset_notes(config: Config, snapshot: Snapshot) -> tuple[str, ...]:
+    """What a reviewer of dataset sync changes should know that is not a change or a finding."""
+    skipped: list[str] = []
+    managed = False
+    for server in config.servers:
+        state = snapshot.server(server.key)
+        for ns in server.namespaces:
+            live = state.namespace(ns.name) if state is not None else None
+            if ns.ensure != "present" or not ns.datasets.managed or live is None:
+                continue
+            managed = True
+            deleting = [d for d in live.datasets or () if d.deleting and not ns.datasets.excludes(d.name)]
+            if deleting:
+                skipped.append(
+                    f"{len(deleting)} dataset(s) of {server.key}/{ns.name} are left as they are because "
+                    f"their delete is scheduled or running ({_names(deleting)})"
+                )
+    if not managed:
+        return ()
+    return (
+        *skipped,
+        "Dataset sync is planned for the datasets an admin can see: a dataset without a permission for "
+        "the admin group (such as one the sync service created whose permissions have not arrived yet) "
+        "is neither listed nor changed (docs/hoss-server.md §8.1).",
+    )
 
 
 def run_checks(

@@ -39,7 +39,9 @@ def _namespace_fact(live: LiveNamespace | None) -> Any:
         "sync": sorted([r.target_core_service, r.target_namespace, r.sync_type] for r in live.sync),
         "datasets": None
         if live.datasets is None
-        else sorted([d.name, d.sync_enabled, d.sync_type, d.delete_status] for d in live.datasets),
+        else sorted(
+            [d.name, d.sync_enabled, d.sync_type, d.delete_status, d.sync_policy] for d in live.datasets
+        ),
     }
 
 

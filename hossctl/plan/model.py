@@ -14,6 +14,9 @@ from hossctl.sanitize import printable
 
 SyncType = Literal["simplex", "duplex"]
 Ensure = Literal["present", "absent"]
+# ``datasets.sync``: unmanaged leaves every dataset's sync as it is (the default, and all that
+# version 0.1 did); off, simplex and duplex are what every dataset of the namespace should do.
+DatasetSyncMode = Literal["unmanaged", "off", "simplex", "duplex"]
 DEFAULT_PAT_ENV = "HOSS_PAT"
 # Percent of a server's live namespaces one plan may delete or replace before ``mass-delete``
 # blocks it: a wrong -f, a wrong URL or an emptied file with prune: true looks like this.
@@ -50,6 +53,32 @@ class SyncTarget:
 
 
 @dataclass(frozen=True)
+class DatasetSync:
+    """What a namespace declares about its datasets' sync (the ``datasets`` block).
+
+    ``policy`` is the sync policy document as compact JSON, or None for the server's default
+    (an open policy); ``exclude`` holds the ``except`` glob patterns of dataset names left alone.
+    """
+
+    sync: DatasetSyncMode = "unmanaged"
+    policy: str | None = None
+    exclude: tuple[str, ...] = ()
+    position: Position | None = field(default=None, compare=False)
+
+    @property
+    def managed(self) -> bool:
+        return self.sync != "unmanaged"
+
+    def excludes(self, dataset: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        return any(fnmatchcase(dataset, pattern) for pattern in self.exclude)
+
+
+UNMANAGED = DatasetSync()
+
+
+@dataclass(frozen=True)
 class Namespace:
     """A declared namespace. For ``ensure == "absent"`` the attributes may be empty."""
 
@@ -62,6 +91,7 @@ class Namespace:
     sync: tuple[SyncTarget, ...] = ()
     allow_multiple_sync_targets: bool = False
     position: Position | None = field(default=None, compare=False)
+    datasets: DatasetSync = UNMANAGED
 
 
 @dataclass(frozen=True)
@@ -141,6 +171,8 @@ RULES: dict[str, str] = {
     "target-absent": "a sync target declared ensure: absent",
     "link-type-mismatch": "a link declared from both ends with different types",
     "bucket-shared": "two namespaces of one server on the same object store and bucket (a warning)",
+    "dataset-sync": "a datasets block that cannot work: an invalid sync policy, a policy without sync, "
+    "or dataset sync declared on an absent namespace",
 }
 
 

@@ -27,8 +27,16 @@ Decisions a reviewer of a plan should know about:
   undeclared there. An explicit declaration on the target wins over the implied row.
   The implied ``enable_sync`` is planned even when the reverse namespace will not exist;
   the ``target-namespace-missing`` check then flags both halves.
-* Order: disables, deletes, creates, enables, each phase sorted by server, namespace and
-  target. ``depends_on`` lists only real dependencies.
+* Dataset sync (a namespace's ``datasets`` block, when not ``unmanaged``) is planned per
+  dataset the admin token can see, except those matched by ``except`` and those whose delete
+  is scheduled or running. A dataset never syncs without a compatible namespace target at any
+  step of the plan: changes that lower a dataset's sync (off, or duplex → simplex) run before
+  the namespace's sync targets are disabled, changes that need a new target run after it is
+  enabled, and a dataset whose compatible target is removed and added again (a type change of
+  the link) is paused before and resumed after (docs/hoss-server.md §8.4).
+* Order: dataset syncs that go down, disables, deletes, creates, enables, dataset syncs that
+  go up, each phase sorted by server, namespace and target. ``depends_on`` lists only real
+  dependencies.
 """
 
 from __future__ import annotations
@@ -48,10 +56,11 @@ from hossctl.plan.changes import (
     PlanOptions,
     ReasonCode,
 )
-from hossctl.plan.checks import run_checks
+from hossctl.plan.checks import dataset_notes, run_checks
 from hossctl.plan.fingerprint import facts_for
-from hossctl.plan.model import Config, Namespace, Server, SyncTarget
-from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget, ServerState, Snapshot
+from hossctl.plan.model import Config, DatasetSync, Namespace, Server, SyncTarget
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, ServerState, Snapshot
+from hossctl.syncpolicy import canonical as canonical_policy
 from hossctl.urls import is_addressable
 
 ATTRIBUTES: tuple[str, ...] = ("description", "object_store", "bucket")
@@ -71,6 +80,12 @@ class _Draft:
     base_id: str
     sort_key: tuple[str, ...]
     deps: list[_Draft] = field(default_factory=list)
+    # Where it runs among the phases; dataset changes go early (lowering) or late (raising).
+    phase: int = -1
+
+    def __post_init__(self) -> None:
+        if self.phase < 0:
+            self.phase = _PHASE[self.change.action]
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,26 @@ def _dataset_rule(dropped: LiveSyncTarget, kept: Sequence[LiveSyncTarget]) -> Da
     if dropped.sync_type == "duplex" and not any(k.sync_type == "duplex" for k in kept):
         return "none-duplex"
     return None
+
+
+_EARLY, _LATE = _PHASE["disable_dataset_sync"], _PHASE["enable_dataset_sync"]
+# What each datasets.sync value asks of a dataset, and of the namespace's sync targets:
+# 0 no sync, 1 one-way (any target will do), 2 two-way (a duplex target).
+_LEVEL = {"off": 0, "simplex": 1, "duplex": 2}
+
+
+def sync_level(sync_type: str) -> int:
+    """What a syncing dataset of this type needs from its namespace's targets (§8.4)."""
+    return 2 if sync_type == "duplex" else 1
+
+
+def rows_level(types: Sequence[str]) -> int:
+    """What a namespace with sync rows of these types offers its datasets."""
+    return max((sync_level(t) for t in types), default=0)
+
+
+def dataset_level(dataset: LiveDataset) -> int:
+    return sync_level(dataset.sync_type) if dataset.sync_enabled else 0
 
 
 def _target_label(core_url: str, target_server: str | None, namespace: str) -> str:
@@ -404,6 +439,120 @@ class _PlanBuilder:
         draft.deps.extend(disables)
         self.enables.append(draft)
 
+    # -- dataset sync ---------------------------------------------------------------------
+
+    def plan_datasets(self) -> None:
+        for server in self.config.servers:
+            for ns in server.namespaces:
+                ref = (server.key, ns.name)
+                live = self.live(ref)
+                if (
+                    ns.ensure != "present"
+                    or not ns.datasets.managed
+                    or live is None
+                    or live.datasets is None  # unreadable: the checks say so, nothing is guessed
+                    or ref in self.deletes
+                ):
+                    continue
+                self.diff_datasets(ref, ns.datasets, live, live.datasets)
+
+    def diff_datasets(
+        self, ref: NsRef, declared: DatasetSync, live: LiveNamespace, datasets: Sequence[LiveDataset]
+    ) -> None:
+        """Dataset changes for one namespace, ordered around its sync target changes.
+
+        ``steady`` is what the namespace's targets offer throughout the plan (the rows no change
+        removes); a dataset that needs more than that while the targets change is paused first.
+        """
+        disables = [d for key, found in self.disables_by_key.items() if key[:2] == ref for d in found]
+        enables = [d for d in self.enables if (d.change.server, d.change.namespace) == ref]
+        removed = {d.change.expect.sync_row for d in disables if d.change.expect is not None}
+        steady = rows_level([r.sync_type for r in live.sync if _row(r) not in removed])
+        rows_change = bool(disables)
+        want = _LEVEL[declared.sync]
+        policy = declared.policy
+        wanted_policy = canonical_policy(policy or "")
+        for dataset in sorted(datasets, key=lambda d: d.name):
+            if declared.excludes(dataset.name) or dataset.deleting:
+                continue
+            now = dataset_level(dataset)
+            if want == 0:
+                if now:
+                    self.add_dataset_change(
+                        ref, dataset, "disable_dataset_sync", "dataset-sync-off",
+                        "datasets sync is off in the config", _EARLY, disables,
+                    )
+                continue
+            same = (
+                now > 0
+                and dataset.sync_type == declared.sync
+                and canonical_policy(dataset.sync_policy) == wanted_policy
+            )
+            if rows_change and now > steady and want > steady:
+                # Its compatible target goes away for a while: pause it, resume it after.
+                pause = self.add_dataset_change(
+                    ref, dataset, "disable_dataset_sync", "dataset-sync-paused",
+                    f"paused while the sync targets of {ref[0]}/{ref[1]} change, so that it never syncs "
+                    "without a compatible target; it is enabled again after them",
+                    _EARLY, disables,
+                )
+                self.add_dataset_change(
+                    ref, dataset, "enable_dataset_sync", "dataset-sync-resumed",
+                    f"enabled again ({declared.sync}) after the sync targets changed",
+                    _LATE, [], after=[pause, *enables], policy=policy, sync_type=declared.sync,
+                )
+                continue
+            if same:
+                continue
+            action: Action = "update_dataset_sync" if now else "enable_dataset_sync"
+            code: ReasonCode
+            if now:
+                parts = []
+                if dataset.sync_type != declared.sync:
+                    parts.append(f"sync type {dataset.sync_type} -> {declared.sync}")
+                if canonical_policy(dataset.sync_policy) != wanted_policy:
+                    parts.append("sync policy differs from the config's")
+                why, code = "; ".join(parts) or "sync settings differ", "dataset-sync-differs"
+            else:
+                why, code = f"datasets sync is {declared.sync} in the config", "dataset-sync-declared"
+            lowering = want < now  # then it runs before the targets change, when they can only shrink
+            self.add_dataset_change(
+                ref, dataset, action, code, why, _EARLY if lowering else _LATE,
+                disables if lowering else [],
+                after=[] if want <= steady else enables,
+                policy=policy, sync_type=declared.sync,
+            )
+
+    def add_dataset_change(
+        self,
+        ref: NsRef,
+        dataset: LiveDataset,
+        action: Action,
+        code: ReasonCode,
+        why: str,
+        phase: int,
+        before: Sequence[_Draft],
+        *,
+        after: Sequence[_Draft] = (),
+        policy: str | None = None,
+        sync_type: str | None = None,
+    ) -> _Draft:
+        """A dataset change that must run before the drafts ``before`` and after ``after``."""
+        verb = action.split("_", 1)[0]
+        change = Change(
+            id="", action=action, server=ref[0], namespace=ref[1], reason=why, reason_code=code,
+            dataset=dataset.name, sync_type=sync_type if sync_type is not None else dataset.sync_type,
+            sync_policy=policy if verb != "disable" else None,
+            expect=Expect(dataset=(dataset.sync_enabled, dataset.sync_type, dataset.sync_policy)),
+        )
+        base_id = f"{ref[0]}/{ref[1]}/dataset:{dataset.name}/{verb}"
+        draft = self.add_draft(change, base_id, (*ref, dataset.name))
+        draft.phase = phase
+        draft.deps.extend(after)
+        for later in before:
+            later.deps.append(draft)
+        return draft
+
     # -- ordering -----------------------------------------------------------------------
 
     def link(self) -> None:
@@ -426,7 +575,7 @@ class _PlanBuilder:
 
     def finish(self) -> tuple[Change, ...]:
         self.link()
-        ordered = sorted(self.drafts, key=lambda d: (_PHASE[d.change.action], d.sort_key))
+        ordered = sorted(self.drafts, key=lambda d: (d.phase, d.sort_key))
         ids: dict[int, str] = {}
         seen: set[str] = set()
         for draft in ordered:
@@ -454,6 +603,7 @@ def diff(config: Config, snapshot: Snapshot) -> tuple[Change, ...]:
     for server in config.servers:
         builder.plan_namespaces(server, pruned)
     builder.plan_sync(pruned)
+    builder.plan_datasets()
     return builder.finish()
 
 
@@ -481,6 +631,7 @@ def make_plan(
     *,
     changes: Sequence[Change] | None = None,
     target_check: bool = True,
+    notes: Sequence[str] = (),
 ) -> Plan:
     """The safety checks and the fingerprint of the live facts, for the changes of ``diff``.
 
@@ -498,4 +649,5 @@ def make_plan(
         violations=violations,
         facts=MappingProxyType(facts_for(planned, snapshot)),
         targets=options.targets,
+        notes=(*dataset_notes(config, snapshot), *notes),
     )

@@ -32,6 +32,13 @@ class LiveDataset:
     sync_enabled: bool
     sync_type: str
     delete_status: str
+    # The policy document exactly as stored: "" when sync is off (docs/hoss-server.md §8.3).
+    sync_policy: str = ""
+
+    @property
+    def deleting(self) -> bool:
+        """A delete is scheduled, running or failed: the dataset is on its way out (§8.3)."""
+        return self.delete_status != "NOT_SCHEDULED"
 
 
 @dataclass(frozen=True)

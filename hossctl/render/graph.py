@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hossctl.plan.changes import Change, Plan
+from hossctl.plan.changes import DATASET_ACTIONS, Change, Plan
 from hossctl.plan.model import Config
 from hossctl.sanitize import printable
 from hossctl.urls import try_normalise_core_url
@@ -75,6 +75,8 @@ def plan_graph(plan: Plan) -> Graph:
                     graph.edge(ref, target, sync_type, "removed")
         elif c.action == "enable_sync":
             graph.edge(ref, _target_ref(c), c.sync_type or "", "added")
+        elif c.action in DATASET_ACTIONS:
+            graph.node(ref)  # its datasets change, the namespace and its links do not
         else:
             target = _target_ref(c)
             again = enabled.get((c.server, c.namespace, target))

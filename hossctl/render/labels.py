@@ -38,10 +38,26 @@ def symbol(change: Change) -> str:
     return {"create_namespace": "+", "delete_namespace": "-"}.get(change.action, "~")
 
 
+def dataset_state(change: Change) -> str:
+    """What a dataset change does to the dataset's sync: ``simplex → duplex``, ``duplex, new policy``."""
+    before = change.expect.dataset if change.expect is not None else None
+    if change.action == "enable_dataset_sync":
+        return change.sync_type or ""
+    if change.action == "disable_dataset_sync":
+        return f"was {before[1] if before else change.sync_type}"
+    if before is not None and before[1] != change.sync_type:
+        return f"{before[1]} → {change.sync_type}"
+    return f"{change.sync_type}, new policy"
+
+
 def title(change: Change) -> str:
     """The change without its symbol, e.g. ``enable sync onprem/raw → cloud/raw (duplex)``."""
     if change.action in ("create_namespace", "delete_namespace"):
         return f"namespace {where(change.server, change.namespace)}"
+    if change.dataset is not None:
+        verb = change.action.split("_", 1)[0]
+        dataset = f"{where(change.server, change.namespace)}/{change.dataset}"
+        return f"{verb} sync of dataset {dataset} ({dataset_state(change)})"
     verb = "enable sync" if change.action == "enable_sync" else "disable sync"
     return f"{verb} {where(change.server, change.namespace)} → {target(change)} ({change.sync_type})"
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, cast
 
-from hossctl.plan.changes import Change, Expect, Plan, Row, Violation
+from hossctl.plan.changes import DATASET_ACTIONS, Change, Expect, Plan, Row, Violation
 
 FORMAT_VERSION = 1
 SCHEMA = "plan.schema.json"
@@ -40,6 +40,9 @@ def expect_to_dict(e: Expect | None) -> dict[str, Any] | None:
         "sync_rows": None if e.sync_rows is None else [_row_to_dict(r) for r in e.sync_rows],
         "sync_row": None if e.sync_row is None else _row_to_dict(e.sync_row),
         "datasets": e.datasets,
+        "dataset": None
+        if e.dataset is None
+        else {"sync_enabled": e.dataset[0], "sync_type": e.dataset[1], "sync_policy": e.dataset[2]},
     }
 
 
@@ -53,6 +56,9 @@ def expect_from_dict(d: Mapping[str, Any] | None) -> Expect | None:
         sync_rows=None if d["sync_rows"] is None else tuple(_row_from_dict(r) for r in d["sync_rows"]),
         sync_row=None if d["sync_row"] is None else _row_from_dict(d["sync_row"]),
         datasets=d["datasets"],
+        dataset=None
+        if d["dataset"] is None
+        else (d["dataset"]["sync_enabled"], d["dataset"]["sync_type"], d["dataset"]["sync_policy"]),
     )
 
 
@@ -78,6 +84,8 @@ def change_to_dict(c: Change) -> dict[str, Any]:
             sync_type=c.sync_type or "",
             target_server=c.target_server,
         )
+    elif c.action in DATASET_ACTIONS:
+        out.update(dataset=c.dataset or "", sync_type=c.sync_type or "", sync_policy=c.sync_policy)
     return out
 
 
@@ -107,7 +115,11 @@ def plan_to_dict(plan: Plan, *, include_facts: bool = False) -> dict[str, Any]:
             "delete": s.delete,
             "enable_sync": s.enable_sync,
             "disable_sync": s.disable_sync,
+            "enable_dataset_sync": s.enable_dataset_sync,
+            "update_dataset_sync": s.update_dataset_sync,
+            "disable_dataset_sync": s.disable_dataset_sync,
         },
+        "notes": list(plan.notes),
     }
     if include_facts:
         out["facts"] = dict(plan.facts)
@@ -141,7 +153,7 @@ def _validate(doc: Any) -> None:
             raise PlanFormatError(f"change {cid!r} depends on {missing[0]!r}, which does not come before it")
         seen.add(cid)
     for violation in doc["violations"]:
-        if violation["change"] not in seen:
+        if violation["change"] and violation["change"] not in seen:
             raise PlanFormatError(
                 f"a violation refers to change {violation['change']!r}, which is not in the plan"
             )
@@ -168,6 +180,8 @@ def plan_from_dict(doc: Any) -> Plan:
             target_namespace=c.get("target_namespace"),
             sync_type=c.get("sync_type"),
             target_server=c.get("target_server"),
+            dataset=c.get("dataset"),
+            sync_policy=c.get("sync_policy"),
             expect=expect_from_dict(c.get("expect")),
         )
         for c in doc["changes"]
@@ -191,4 +205,5 @@ def plan_from_dict(doc: Any) -> Plan:
         violations=violations,
         facts=MappingProxyType(dict(facts)),
         targets=tuple(doc.get("targets", [])),
+        notes=tuple(doc.get("notes", [])),
     )

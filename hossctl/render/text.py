@@ -73,10 +73,22 @@ def plan_summary(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes."
     s = plan.summary
-    return (
+    line = (
         f"Plan: {s.create} to create, {s.replace} to replace, {s.delete} to delete, "
-        f"{s.enable_sync} sync to enable, {s.disable_sync} sync to disable."
+        f"{s.enable_sync} sync to enable, {s.disable_sync} sync to disable"
     )
+    datasets = s.enable_dataset_sync + s.update_dataset_sync + s.disable_dataset_sync
+    if datasets:
+        line += (
+            f"; dataset sync: {s.enable_dataset_sync} to enable, {s.update_dataset_sync} to update, "
+            f"{s.disable_dataset_sync} to disable"
+        )
+    return line + "."
+
+
+def live_findings(plan: Plan) -> list[Violation]:
+    """Violations about the live state that no change causes (``change`` is "")."""
+    return [v for v in plan.violations if not v.change]
 
 
 def _blocking_line(plan: Plan) -> str | None:
@@ -197,13 +209,35 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         codes = ";".join(_ANSI[s] for s in styles)
         return f"\x1b[{codes}m{text}\x1b[0m"
 
+    def finding(v: Violation, indent: str) -> list[str]:
+        mark, hue = ("✗", "red") if v.severity == "error" else ("!", "yellow")
+        at = f" at {esc(v.position)}" if v.position else ""
+        return [
+            indent + paint(f"{mark} {esc(v.check)}{at}: {esc(v.message)}", hue),
+            f"{indent}  fix: {esc(v.resolution)}",
+        ]
+
+    live = live_findings(plan)
+    extra: list[str] = []
+    if live:
+        extra += ["The live state, apart from the changes:", ""]
+        for v in live:
+            extra += finding(v, "  ")
+        extra.append("")
+    extra += [paint(f"Note: {esc(note)}", "dim") for note in plan.notes]
+    if plan.notes:
+        extra.append("")
     if not plan.has_changes:
         partial = partial_line(plan)
-        return (f"{esc(partial)}\n" if partial else "") + plan_summary(plan) + "\n"
+        head = [esc(partial)] if partial else []
+        blocking = _blocking_line(plan) if live else None
+        tail = [paint(blocking, "red" if plan.errors else "yellow", "bold")] if blocking else []
+        return "\n".join([*head, *extra, *tail, plan_summary(plan)]) + "\n"
     lines: list[str] = []
     partial = partial_line(plan)
     if partial:
         lines += [paint(esc(partial), "yellow", "bold"), ""]
+    lines += extra
     lines.append("hossctl will make these changes, in this order:")
     lines.append("")
     for item in _items(plan):
@@ -221,10 +255,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         for part in _reasons(item):
             lines.append(paint(f"      # {esc(part)}", "dim"))
         for v in _violations(plan, item):
-            mark, hue = ("✗", "red") if v.severity == "error" else ("!", "yellow")
-            at = f" at {esc(v.position)}" if v.position else ""
-            lines.append("      " + paint(f"{mark} {esc(v.check)}{at}: {esc(v.message)}", hue))
-            lines.append(f"        fix: {esc(v.resolution)}")
+            lines += finding(v, "      ")
     lines.append("")
     blocking = _blocking_line(plan)
     if blocking:
@@ -266,6 +297,10 @@ def _md_title(item: _Item) -> str:
         if len(item.changes) == 2:
             title += f" (forces replacement: {markdown_text(', '.join(c.forced_by))})"
         return title
+    if c.dataset is not None:
+        verb = c.action.split("_", 1)[0]
+        dataset = _code(f"{labels.where(c.server, c.namespace)}/{c.dataset}")
+        return f"{verb} sync of dataset {dataset} ({markdown_text(labels.dataset_state(c))})"
     verb = "enable sync" if c.action == "enable_sync" else "disable sync"
     return f"{verb} {where} → {_code(labels.target(c))} ({markdown_text(c.sync_type or '')})"
 
@@ -276,7 +311,20 @@ _SUMMARY_ROWS = (
     ("delete", "Delete namespace"),
     ("enable_sync", "Enable sync"),
     ("disable_sync", "Disable sync"),
+    ("enable_dataset_sync", "Enable dataset sync"),
+    ("update_dataset_sync", "Update dataset sync"),
+    ("disable_dataset_sync", "Disable dataset sync"),
 )
+
+
+def _md_finding(v: Violation, bullet: str) -> list[str]:
+    mark = "⛔" if v.severity == "error" else "⚠️"
+    at = f" at {_code(v.position)}" if v.position else ""
+    indent = " " * len(bullet)
+    return [
+        f"{bullet}{mark} **{markdown_text(v.check)}**{at}: {markdown_text(v.message)}",
+        f"{indent}*How to fix:* {markdown_text(v.resolution)}",
+    ]
 
 
 def render_markdown(plan: Plan) -> str:
@@ -289,8 +337,16 @@ def render_markdown(plan: Plan) -> str:
         lines += [f"> ⚠️ **{markdown_text(partial)}**", ""]
     lines.append(f"**{plan_summary(plan)}**")
     blocking = _blocking_line(plan)
-    if blocking:
+    if blocking and (plan.has_changes or live_findings(plan)):
         lines += ["", f"> {'⛔' if plan.errors else '⚠️'} **{blocking}**"]
+    live = live_findings(plan)
+    if live:
+        lines += ["", "#### The live state, apart from the changes", ""]
+        for v in live:
+            lines += _md_finding(v, "- ")
+    if plan.notes:
+        lines.append("")
+        lines += [f"> *Note:* {markdown_text(note)}" for note in plan.notes]
     if not plan.has_changes:
         return "\n".join(lines) + "\n"
     summary = plan.summary
@@ -315,10 +371,7 @@ def render_markdown(plan: Plan) -> str:
                 body.append(f"   - {what}: {_code(after)}")
         body.append(f"   - *Why:* {markdown_text('; '.join(_reasons(item)))}")
         for v in _violations(plan, item):
-            mark = "⛔" if v.severity == "error" else "⚠️"
-            at = f" at {_code(v.position)}" if v.position else ""
-            body.append(f"   - {mark} **{markdown_text(v.check)}**{at}: {markdown_text(v.message)}")
-            body.append(f"     *How to fix:* {markdown_text(v.resolution)}")
+            body += _md_finding(v, "   - ")
     if len(items) > FOLD_AFTER:
         lines += ["<details>", f"<summary>{_plural(len(items), 'change')}, in execution order</summary>", ""]
         lines += [*body, "", "</details>"]

@@ -25,11 +25,11 @@ from hossctl.sandbox.messages import (
     json_response,
     unhandled,
 )
-from hossctl.syncpolicy import NullPolicy
-from hossctl.syncpolicy import parse as parse_policy
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, DatasetRow, Store, go_time, now_utc
 from hossctl.sandbox.sync_service import SYNC_SERVICE_AGENT
 from hossctl.sandbox.tokens import Account, Rejected, TokenIssuer
+from hossctl.syncpolicy import NullPolicy
+from hossctl.syncpolicy import parse as parse_policy
 
 VERSION = "0.2.13"
 BUILD = "sandbox"

@@ -121,7 +121,11 @@ def test_no_changes() -> None:
         "targets": [],
         "changes": [],
         "violations": [],
-        "summary": {"create": 0, "replace": 0, "delete": 0, "enable_sync": 0, "disable_sync": 0},
+        "summary": {
+            "create": 0, "replace": 0, "delete": 0, "enable_sync": 0, "disable_sync": 0,
+            "enable_dataset_sync": 0, "update_dataset_sync": 0, "disable_dataset_sync": 0,
+        },
+        "notes": [],
     }
 
 
@@ -140,7 +144,10 @@ def test_json_matches_the_schema(target_check: bool) -> None:
     jsonschema.Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
     assert doc["format_version"] == 1 and type(doc["format_version"]) is int
     assert [c["id"] for c in doc["changes"]] == [c.id for c in plan.changes]
-    assert doc["summary"] == {"create": 1, "replace": 1, "delete": 1, "enable_sync": 2, "disable_sync": 1}
+    assert doc["summary"] == {
+        "create": 1, "replace": 1, "delete": 1, "enable_sync": 2, "disable_sync": 1,
+        "enable_dataset_sync": 0, "update_dataset_sync": 0, "disable_dataset_sync": 0,
+    }
     assert "facts" not in doc
     seen: set[str] = set()
     for c in doc["changes"]:

@@ -50,7 +50,7 @@ def test_the_real_shapes_are_read_exactly() -> None:
     assert wire.namespace(NS) == LiveNamespace("raw", "Raw data", "default", "raw-bucket")
     # Stored strings are kept byte for byte: a DELETE must send exactly them (§7.3).
     assert wire.sync_targets([ROW]) == (LiveSyncTarget("https://h/core/v1/", "mirror", "duplex"),)
-    assert wire.datasets([DS]) == (LiveDataset("ds1", True, "simplex", "SCHEDULED"),)
+    assert wire.datasets([DS]) == (LiveDataset("ds1", True, "simplex", "SCHEDULED", DS["sync_policy"]),)
     assert wire.object_stores([STORE, {"name": "cold"}]) == ("default", "cold")
     # sync_type is "" after dataset sync was disabled (§8.3), and description may be any string.
     assert wire.dataset(_with(DS, sync_type="", sync_enabled=False)).sync_type == ""
