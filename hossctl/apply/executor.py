@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
-from hossctl.apply.preconditions import Found, moved
+from hossctl.apply.preconditions import Found, dataset_moves, moved
 from hossctl.errors import HossApiError, HossctlError, ServerUnreachableError
 from hossctl.plan.changes import Change, Plan, Summary
 from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
@@ -45,6 +45,16 @@ class ExecutorClient(Protocol):
     async def user_sync(self) -> None: ...
 
     async def datasets(self, namespace: str) -> tuple[LiveDataset, ...]: ...
+
+    async def dataset(self, namespace: str, dataset: str) -> LiveDataset | None: ...
+
+    async def dataset_sync_enabled(self, namespace: str, dataset: str) -> bool: ...
+
+    async def put_dataset_sync(
+        self, namespace: str, dataset: str, sync_type: str, policy: str | None
+    ) -> None: ...
+
+    async def delete_dataset_sync(self, namespace: str, dataset: str) -> None: ...
 
 
 # A destructive change reads up to three facts at once just before its write (namespace,
@@ -157,10 +167,16 @@ class ApplyResult:
 
     def complete_line(self) -> str:
         c = self.counts
-        return (
+        line = (
             f"Apply complete: {c.create} created, {c.replace} replaced, {c.delete} deleted, "
-            f"{c.enable_sync} sync enabled, {c.disable_sync} sync disabled."
+            f"{c.enable_sync} sync enabled, {c.disable_sync} sync disabled"
         )
+        if c.enable_dataset_sync or c.update_dataset_sync or c.disable_dataset_sync:
+            line += (
+                f"; dataset sync: {c.enable_dataset_sync} enabled, {c.update_dataset_sync} updated, "
+                f"{c.disable_dataset_sync} disabled"
+            )
+        return line + "."
 
 
 class Schedule:
@@ -563,9 +579,78 @@ async def _disable_sync(change: Change, client: ExecutorClient, context: _Contex
         )
 
 
+def _dataset_where(change: Change) -> str:
+    return f"dataset {change.dataset!r} in {change.server}/{change.namespace}"
+
+
+async def _set_dataset_sync(change: Change, client: ExecutorClient, context: _Context) -> None:
+    """Enable, update or disable one dataset's sync: precondition, write, read-back.
+
+    The real PUT updates the row and then sends its messages, sleeping 2-4 s; a failed send
+    answers 500 *after* the update (docs/hoss-server.md §8.4). So a 500 or a lost answer is not
+    retried: the read-back decides, and the change counts as done when the state is as asked.
+    """
+    namespace, dataset = change.namespace, change.dataset or ""
+    try:
+        before = await client.dataset(namespace, dataset)
+    except HossctlError as exc:
+        raise ChangeBlocked(
+            f"could not verify that {_dataset_where(change)} is still as planned, so the change was not "
+            f"sent: {exc}"
+        ) from None
+    problems = dataset_moves(change, before)
+    if problems:
+        raise ChangeBlocked(
+            f"{'; '.join(problems)} after the plan was made, so the change was not sent; "
+            "run `hossctl plan` to review the new situation"
+        )
+    disable = change.action == "disable_dataset_sync"
+    unanswered: str | None = None
+    try:
+        if disable:
+            await client.delete_dataset_sync(namespace, dataset)
+        else:
+            await client.put_dataset_sync(namespace, dataset, change.sync_type or "", change.sync_policy)
+    except HossApiError as exc:
+        if exc.status < 500:
+            raise
+        unanswered = f"the server answered {exc.status} ({exc.message})"
+    except ServerUnreachableError as exc:
+        unanswered = f"no answer came back ({exc})"
+    record, enabled = await asyncio.gather(
+        _read(client.dataset(namespace, dataset)), _read(client.dataset_sync_enabled(namespace, dataset))
+    )
+    problem = _dataset_sync_problem(change, record, enabled)
+    if problem is not None:
+        sent = f"; {unanswered}" if unanswered else " despite a success answer"
+        raise ChangeFailed(f"{_dataset_where(change)} {problem}{sent}")
+
+
+def _dataset_sync_problem(change: Change, record: LiveDataset | None, enabled: bool) -> str | None:
+    """What the read-back shows that is not what the change asked for, or None."""
+    from hossctl.syncpolicy import canonical
+
+    if record is None:
+        return "disappeared"
+    if record.sync_enabled != enabled:
+        return "reads back inconsistently (its record and its sync endpoint disagree)"
+    if change.action == "disable_dataset_sync":
+        return "still has sync enabled" if enabled else None
+    if not enabled:
+        return "still has sync disabled"
+    if record.sync_type != change.sync_type:
+        return f"syncs {record.sync_type}, not {change.sync_type}"
+    if canonical(record.sync_policy) != canonical(change.sync_policy or ""):
+        return "has another sync policy than the one sent"
+    return None
+
+
 _ACTIONS: dict[str, Callable[[Change, ExecutorClient, _Context], Awaitable[None]]] = {
     "create_namespace": _create_namespace,
     "delete_namespace": _delete_namespace,
     "enable_sync": _enable_sync,
     "disable_sync": _disable_sync,
+    "enable_dataset_sync": _set_dataset_sync,
+    "update_dataset_sync": _set_dataset_sync,
+    "disable_dataset_sync": _set_dataset_sync,
 }

@@ -117,6 +117,28 @@ def moved(change: Change, found: Found) -> list[str]:
     return out
 
 
+def dataset_moves(change: Change, found: LiveDataset | None) -> list[str]:
+    """How one dataset differs from what a dataset change expects of it; empty: safe to write.
+
+    The dataset must still exist, have no delete scheduled (a delete turns sync off by itself,
+    docs/hoss-server.md §8.3), and have exactly the sync state the plan saw.
+    """
+    expect = change.expect.dataset if change.expect is not None else None
+    where = f"dataset {change.dataset!r} in {change.server}/{change.namespace}"
+    if found is None:
+        return [f"{where} no longer exists"]
+    if found.deleting:
+        return [f"{where} is being deleted ({found.delete_status})"]
+    if expect is None:
+        return []
+    now = (found.sync_enabled, found.sync_type, found.sync_policy)
+    if now == expect:
+        return []
+    def show(state: tuple[bool, str, str]) -> str:
+        return f"{state[1] or 'sync'} {'on' if state[0] else 'off'}" + (", with a policy" if state[2] else "")
+    return [f"the sync of {where} changed: it is {show(now)}, the plan saw {show(expect)}"]
+
+
 def namespace_moves(where: str, old: LiveNamespace | None, new: LiveNamespace | None) -> list[str]:
     """How one namespace differs between two reads (for the re-plan after apply's prompt)."""
     if old is None and new is None:

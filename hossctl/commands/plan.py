@@ -25,7 +25,9 @@ from hossctl.sanitize import printable
 ADMIN_ROLES = frozenset({"admin", "service"})
 
 
-async def require_admin_role(clients: Mapping[str, HossClient], servers: Iterable[str]) -> None:
+async def require_admin_role(
+    clients: Mapping[str, HossClient], servers: Iterable[str], *, why: str = "plan changes"
+) -> None:
     """Refuse, before any dataset read or write, a server whose token is not admin (or service).
 
     Such a token could plan only half-truths: dataset lists show only what its groups can
@@ -41,8 +43,11 @@ async def require_admin_role(clients: Mapping[str, HossClient], servers: Iterabl
         if role in ADMIN_ROLES:
             continue
         has = f"role {role[:40]!r}" if role is not None else "no role claim"
+        planning = why == "plan changes"
+        what = "changes to plan" if planning else "datasets whose sync the config manages"
+        doing = "planning changes" if planning else "managing dataset sync"
         raise HossctlError(
-            f"server '{key}' has changes to plan, but its token has {has}, and planning changes needs "
+            f"server '{key}' has {what}, but its token has {has}, and {doing} needs "
             "role 'admin' (or 'service'), the only roles that see every dataset and may write: "
             f"use the PAT of a user with the admin role in ${client.pat_env}"
         )
@@ -75,16 +80,43 @@ async def compute_plan(
     snapshot = await read_snapshot(
         read_scope(config), clients, parallelism=parallelism, ca_bundle=ca_bundle, progress=progress
     )
-    # One diff per plan: datasets never change the changes, only what the checks find in them.
+    # Dataset sync is planned from the datasets, and checked for drift on every server whose
+    # token sees them all; so they are read before the one diff of the plan.
+    await require_admin_role(clients, _managing_datasets(config), why="manage dataset sync")
+    notes: list[str] = []
+    everything: set[tuple[str, str]] = set()
+    for key, state in sorted(snapshot.servers.items()):
+        client = clients.get(key)
+        if client is None:
+            continue
+        role = await client.role()
+        if role in ADMIN_ROLES:
+            everything.update((key, name) for name in state.namespaces)
+        elif state.namespaces:
+            notes.append(
+                f"Dataset sync drift was not checked on server {key!r}: its token has role "
+                f"{printable((role or 'none')[:40])!r}, which sees only its own groups' datasets."
+            )
+    if everything:
+        progress.phase(f"Reading datasets on {', '.join(sorted({key for key, _ in everything}))}")
+        snapshot = await read_datasets(
+            snapshot, clients, everything, parallelism=parallelism, progress=progress
+        )
     changes = planner.narrow(planner.diff(config, snapshot), options.targets)
-    needs = checks.dataset_reads_needed(changes)
+    needs = checks.dataset_reads_needed(changes) - everything
     await require_admin_role(clients, {c.server for c in changes} | {key for key, _ in needs})
-    if needs:
-        servers = sorted({key for key, _ in needs})
-        progress.phase(f"Reading datasets on {', '.join(servers)}")
+    if needs:  # only where the role check above let it through: the read is then complete
         snapshot = await read_datasets(snapshot, clients, needs, parallelism=parallelism, progress=progress)
-    plan = planner.make_plan(config, snapshot, options, changes=changes)
+    plan = planner.make_plan(config, snapshot, options, changes=changes, notes=notes)
     return PlanRun(snapshot=snapshot, plan=plan)
+
+
+def _managing_datasets(config: Config) -> set[str]:
+    return {
+        server.key
+        for server in config.servers
+        if any(ns.ensure == "present" and ns.datasets.managed for ns in server.namespaces)
+    }
 
 
 def check_targets(config: Config, targets: Sequence[str]) -> None:

@@ -19,6 +19,7 @@ from hossctl.plan.model import (
     UNMANAGED,
     Config,
     DatasetSync,
+    DatasetSyncMode,
     Diagnostic,
     Namespace,
     Position,
@@ -347,7 +348,9 @@ class _ConfigBuilder:
         if raw is not None:
             policy = self._policy(decl.name, raw, mode, doc.value_position((*path, "policy")))
         exclude = tuple(str(p) for p in block.get("except", ()) if isinstance(p, str))
-        return DatasetSync(sync=mode, policy=policy, exclude=exclude, position=doc.key_position(path))
+        return DatasetSync(
+            sync=cast(DatasetSyncMode, mode), policy=policy, exclude=exclude, position=doc.key_position(path)
+        )
 
     def _policy(self, name: str, raw: Any, mode: str, position: Position | None) -> str | None:
         import json

@@ -515,10 +515,12 @@ class _PlanBuilder:
                 why, code = "; ".join(parts) or "sync settings differ", "dataset-sync-differs"
             else:
                 why, code = f"datasets sync is {declared.sync} in the config", "dataset-sync-declared"
-            lowering = want < now  # then it runs before the targets change, when they can only shrink
+            # Going down, it runs before the targets change (they can only shrink); needing more
+            # than the steady targets offer, after the new ones are enabled.
+            early = want < now and want <= steady
             self.add_dataset_change(
-                ref, dataset, action, code, why, _EARLY if lowering else _LATE,
-                disables if lowering else [],
+                ref, dataset, action, code, why, _EARLY if early else _LATE,
+                disables if early else [],
                 after=[] if want <= steady else enables,
                 policy=policy, sync_type=declared.sync,
             )

@@ -200,7 +200,10 @@ def test_a_plan_file_edited_into_a_delete_with_a_recomputed_digest_deletes_nothi
     def edit(doc: dict[str, Any]) -> None:
         doc["plan"]["changes"] = [change_to_dict(forged)]
         doc["plan"]["facts"] = facts_for([forged], snapshot)
-        doc["plan"]["summary"] = {"create": 0, "replace": 0, "delete": 1, "enable_sync": 0, "disable_sync": 0}
+        doc["plan"]["summary"] = {
+            "create": 0, "replace": 0, "delete": 1, "enable_sync": 0, "disable_sync": 0,
+            "enable_dataset_sync": 0, "update_dataset_sync": 0, "disable_dataset_sync": 0,
+        }
 
     _forge(plan_path, edit)
     result = hossctl("apply", str(plan_path), "-f", config)
