@@ -50,6 +50,7 @@ from hossctl.plan.changes import (
     Action,
     Change,
     DatasetRule,
+    DatasetState,
     Expect,
     NsRef,
     Plan,
@@ -500,6 +501,7 @@ class _PlanBuilder:
                     ref, dataset, "enable_dataset_sync", "dataset-sync-resumed",
                     f"enabled again ({declared.sync}) after the sync targets changed",
                     _LATE, [], after=[pause, *enables], policy=policy, sync_type=declared.sync,
+                    found=(False, "", ""),  # as the pause leaves it (docs/hoss-server.md §8.4)
                 )
                 continue
             if same:
@@ -538,14 +540,16 @@ class _PlanBuilder:
         after: Sequence[_Draft] = (),
         policy: str | None = None,
         sync_type: str | None = None,
+        found: DatasetState | None = None,
     ) -> _Draft:
-        """A dataset change that must run before the drafts ``before`` and after ``after``."""
+        """A dataset change that must run before the drafts ``before`` and after ``after``;
+        ``found`` is the state it expects, when an earlier change of the plan sets it."""
         verb = action.split("_", 1)[0]
         change = Change(
             id="", action=action, server=ref[0], namespace=ref[1], reason=why, reason_code=code,
             dataset=dataset.name, sync_type=sync_type if sync_type is not None else dataset.sync_type,
             sync_policy=policy if verb != "disable" else None,
-            expect=Expect(dataset=(dataset.sync_enabled, dataset.sync_type, dataset.sync_policy)),
+            expect=Expect(dataset=found or (dataset.sync_enabled, dataset.sync_type, dataset.sync_policy)),
         )
         base_id = f"{ref[0]}/{ref[1]}/dataset:{dataset.name}/{verb}"
         draft = self.add_draft(change, base_id, (*ref, dataset.name))
