@@ -285,7 +285,12 @@ class HostileServer:
 
     def _datasets(self, name: str) -> list[dict[str, Any]]:
         if self.mode == "evil-names-blocked" and name == EVIL_NAMES[2]:
-            record = {"sync_enabled": False, "sync_type": "simplex", "delete_status": "NOT_SCHEDULED"}
+            record = {
+                "sync_enabled": False,
+                "sync_type": "simplex",
+                "delete_status": "NOT_SCHEDULED",
+                "sync_policy": "",
+            }
             return [{"name": EVIL_DATASET, **record}]
         return []
 

@@ -107,7 +107,7 @@ def test_datasets_read_only_where_needed(sandbox_factory: SandboxFactory) -> Non
     assert state is not None
     assert state.namespaces["full"].datasets == (
         LiveDataset("d1", False, "simplex", "SCHEDULED"),
-        LiveDataset("d2", True, "duplex", "NOT_SCHEDULED"),
+        LiveDataset("d2", True, "duplex", "NOT_SCHEDULED", '{"Version":"1","Statements":[]}'),
     )
     assert state.namespaces["other"].datasets is None
     assert state.namespaces["default"].datasets is None
