@@ -12,7 +12,9 @@ the *name* of a non-default PAT variable.
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,7 @@ from hossctl.errors import HossctlError
 from hossctl.plan.model import DEFAULT_PAT_ENV
 from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget, Snapshot
 from hossctl.sanitize import needs_escape, printable
+from hossctl.syncpolicy import canonical
 from hossctl.urls import InvalidURL, base_url, normalise_core_url
 
 # The schema's ``$id``; ``hossctl schema`` prints the same document for offline editors.
@@ -172,6 +175,7 @@ def render_export(sources: Sequence[ExportSource], snapshot: Snapshot) -> Export
         )
 
     servers_doc: dict[str, Any] = {}
+    notes: list[str] = []
     for source in ordered:
         state = snapshot.servers[source.key]
         server_doc: dict[str, Any] = {"url": source.url}
@@ -184,7 +188,13 @@ def render_export(sources: Sequence[ExportSource], snapshot: Snapshot) -> Export
         namespaces: dict[str, Any] = {}
         for name in sorted(state.namespaces):
             if (source.key, name) not in skipped:
-                namespaces[name] = _namespace_doc(state.namespaces[name], by_core)
+                live_ns = state.namespaces[name]
+                namespaces[name] = _namespace_doc(live_ns, by_core)
+                datasets, why_not = _datasets_doc(live_ns)
+                if datasets is not None:
+                    namespaces[name]["datasets"] = datasets
+                elif why_not is not None:
+                    notes.append(f"{source.key}/{name}: datasets sync left unmanaged: {why_not}")
         server_doc["namespaces"] = namespaces
         servers_doc[source.key] = server_doc
 
@@ -194,6 +204,7 @@ def render_export(sources: Sequence[ExportSource], snapshot: Snapshot) -> Export
     header = [
         "# Exported by `hossctl export` from: "
         + ", ".join(f"{s.key} = {printable(s.url)}" for s in ordered),
+        *(f"# {printable(note)}" for note in notes),
     ]
     body = yaml.dump(
         {"version": 1, "servers": servers_doc},
@@ -301,6 +312,42 @@ def _namespace_doc(ns: LiveNamespace, by_core: Mapping[str, str]) -> dict[str, A
     if entries:
         doc["sync"] = [_sync_doc(ns.name, target, target_ns, kind) for target, target_ns, kind in entries]
     return doc
+
+
+def _datasets_doc(ns: LiveNamespace) -> tuple[dict[str, Any] | None, str | None]:
+    """``datasets:`` for a namespace whose visible datasets all share one sync state.
+
+    None with a reason (for a comment) where they differ, where that one state breaks the rule
+    a plan would then block on (docs/hoss-server.md §8.4), or where they could not be read; None
+    without one where there is nothing to go by (no visible dataset).
+    """
+    if ns.datasets is None:
+        # Not read (None) says nothing; a failed read is worth a comment.
+        failed = ns.datasets_error
+        return None, f"its datasets could not be read ({failed})" if failed else None
+    live = [d for d in ns.datasets if not d.deleting]
+    if not live:
+        return None, None
+    states = Counter(
+        (d.sync_type, canonical(d.sync_policy)) if d.sync_enabled else ("off", None) for d in live
+    )
+    if len(states) > 1:
+        kinds = Counter(kind for kind, _ in states.elements())
+        shown = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        same_type = len(kinds) == 1
+        return None, f"its datasets differ ({shown}{', with different policies' if same_type else ''})"
+    ((kind, policy),) = states
+    if kind not in ("off", "simplex", "duplex"):
+        return None, f"its datasets sync with type {kind!r}, which cannot be declared"
+    offered = max((2 if r.sync_type == "duplex" else 1 for r in ns.sync), default=0)
+    needed = {"off": 0, "simplex": 1, "duplex": 2}[kind]
+    if needed > offered:
+        has = "no sync target" if offered == 0 else "only simplex sync targets"
+        return None, f"its datasets all sync {kind}, but the namespace has {has}"
+    doc: dict[str, Any] = {"sync": kind}
+    if policy is not None and policy != canonical(""):
+        doc["policy"] = json.loads(policy)
+    return doc, None
 
 
 def _sync_entry(row: LiveSyncTarget, by_core: Mapping[str, str]) -> tuple[str, str, str]:

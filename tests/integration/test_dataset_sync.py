@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
 from applying import Pair, hossctl, write_config
+from configs import export_args
 
 from hossctl.sandbox import Sandbox
 
@@ -156,3 +158,24 @@ def test_drift_on_an_unmanaged_namespace_is_a_warning_with_the_fix(pair: Pair, t
     assert text.exit_code == 0
     assert "The live state, apart from the changes:" in text.stdout
     assert "'orphan'" in text.stdout and "fix:" in text.stdout and "No changes." in text.stdout
+
+
+def test_export_writes_the_shared_dataset_state_and_plans_to_no_changes(pair: Pair, tmp_path: Path) -> None:
+    onprem, cloud = seeded(pair, 3, sync_enabled=True, sync_type="duplex")
+    onprem.seed_sync("raw", cloud.core_url, "raw", "duplex")
+    cloud.seed_sync("raw", onprem.core_url, "raw", "duplex")
+    onprem.seed_namespace("mixed", description="Mixed", bucket="mixed")
+    onprem.seed_dataset("mixed", "on", sync_enabled=True, sync_type="simplex")
+    onprem.seed_dataset("mixed", "quiet")
+    out = tmp_path / "hoss.yaml"
+    exported = hossctl(*export_args(onprem.url, cloud.url), "-o", str(out))
+    assert exported.exit_code == 0, exported.output
+    doc = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert doc["servers"]["onprem"]["namespaces"]["raw"]["datasets"] == {"sync": "duplex"}
+    assert "datasets" not in doc["servers"]["onprem"]["namespaces"]["mixed"]
+    assert "# onprem/mixed: datasets sync left unmanaged: its datasets differ (1 off, 1 simplex)" in (
+        out.read_text(encoding="utf-8")
+    )
+    plan = hossctl("plan", "-f", str(out), "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert "No changes." in plan.stdout

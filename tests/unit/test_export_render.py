@@ -259,3 +259,56 @@ def test_a_name_with_control_characters_is_left_out_and_named_escaped_by_the_cli
     assert "FAKE" not in text
     assert len(warnings) == 1 and "\r" not in printable(warnings[0]) and "\x1b" not in printable(warnings[0])
     assert "'a\\r\\nFAKE: Apply complete\\x1b[2J' left out" in printable(warnings[0])
+
+
+def _with(ns: LiveNamespace, *datasets: tuple[bool, str, str]) -> LiveNamespace:
+    from dataclasses import replace
+
+    from hossctl.plan.snapshot import LiveDataset
+
+    return replace(
+        ns,
+        datasets=tuple(
+            LiveDataset(f"d{i}", enabled, kind, "NOT_SCHEDULED", policy)
+            for i, (enabled, kind, policy) in enumerate(datasets)
+        ),
+    )
+
+
+POLICY = '{"Version":"1","Statements":[]}'
+CSV_ONLY = (
+    '{"Version":"1","Statements":[{"Conditions":[{"Left":"object:key","Right":"*.csv","Operator":"=="}]}]}'
+)
+
+
+def test_datasets_sync_is_exported_where_every_visible_dataset_shares_it() -> None:
+    duplex = LiveSyncTarget("https://b.example/core/v1", "raw", "duplex")
+    simplex = LiveSyncTarget("https://b.example/core/v1", "one", "simplex")
+    doc, warnings, text = _render(
+        {
+            "onprem": [
+                _with(_ns("raw", duplex), (True, "duplex", POLICY), (True, "duplex", POLICY)),
+                _with(_ns("mixed", duplex, bucket="m"), (True, "duplex", POLICY), (False, "simplex", "")),
+                _with(_ns("quiet", bucket="q"), (False, "simplex", ""), (False, "", "")),
+                _with(_ns("one", simplex, bucket="o"), (True, "duplex", POLICY)),
+                _with(_ns("csv", simplex, bucket="c"), (True, "simplex", CSV_ONLY)),
+                _ns("unread", bucket="u"),
+            ],
+            "cloud": [],
+        }
+    )
+    spaces = doc["servers"]["onprem"]["namespaces"]  # type: ignore[index]
+    assert spaces["raw"]["datasets"] == {"sync": "duplex"}
+    assert spaces["quiet"]["datasets"] == {"sync": "off"}
+    assert spaces["csv"]["datasets"]["sync"] == "simplex"
+    assert spaces["csv"]["datasets"]["policy"]["Statements"][0]["Conditions"][0]["Right"] == "*.csv"
+    for unmanaged in ("mixed", "one", "unread"):
+        assert "datasets" not in spaces[unmanaged]
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    assert "# onprem/mixed: datasets sync left unmanaged: its datasets differ (1 duplex, 1 off)" in header
+    assert (
+        "# onprem/one: datasets sync left unmanaged: its datasets all sync duplex, but the namespace has "
+        "only simplex sync targets" in header
+    )
+    assert not any("unread" in line for line in header)  # not read says nothing
+    assert all("no sync row back" in w for w in warnings)  # the half links of this made-up state
