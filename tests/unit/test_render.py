@@ -271,3 +271,28 @@ def test_json_keeps_hostile_values_exact() -> None:
     doc = json.loads(render_json(_hostile_plan()))
     assert [c["namespace"] for c in doc["changes"]] == [EVIL, REVERSED, LINK]
     assert doc["changes"][1]["description"] == FORGED
+
+
+def test_live_findings_and_notes_show_even_without_changes() -> None:
+    finding = Violation(
+        check="dataset-sync-without-target", change="", server="a", namespace="lonely",
+        message="1 dataset(s) of namespace 'lonely' on server 'a' have sync enabled, but the namespace "
+        "has no sync target", resolution="give the namespace a sync target", severity="warning",
+    )
+    plan = Plan(violations=(finding,), notes=("2 dataset(s) of a/raw are left as they are",))
+    text = render_text(plan, color=False)
+    assert text == (
+        "The live state, apart from the changes:\n\n"
+        "  ! dataset-sync-without-target: 1 dataset(s) of namespace 'lonely' on server 'a' have sync "
+        "enabled, but the namespace has no sync target\n"
+        "    fix: give the namespace a sync target\n\n"
+        "Note: 2 dataset(s) of a/raw are left as they are\n\n"
+        "1 warning; the plan can still be applied.\n"
+        "No changes.\n"
+    )
+    markdown = render_markdown(plan)
+    assert "#### The live state, apart from the changes" in markdown
+    assert "- ⚠️ **dataset-sync-without-target**" in markdown and "> *Note:* 2 dataset(s)" in markdown
+    doc = json.loads(render_json(plan))
+    assert doc["notes"] == ["2 dataset(s) of a/raw are left as they are"]
+    assert doc["violations"][0]["change"] == ""
