@@ -137,6 +137,69 @@ def test_a_disable_rests_on_its_datasets_at_the_moment_of_the_write(
     }
 
 
+def _set_dataset(sb: Sandbox, namespace: str, dataset: str, **fields: Any) -> None:
+    """A second writer: change a dataset's row the way another client's request would."""
+    sets = ", ".join(f"{key} = ?" for key in fields)
+    sb._store._conn.execute(
+        f"UPDATE datasets SET {sets} WHERE name = ? AND namespace_id = "
+        "(SELECT id FROM namespaces WHERE name = ?)",
+        (*fields.values(), dataset, namespace),
+    )
+
+
+@pytest.mark.parametrize(
+    ("move", "says"),
+    [
+        pytest.param(
+            lambda sb: _set_dataset(sb, "linked", "d1", sync_enabled=1, sync_type="duplex"),
+            "the sync of dataset 'd1' in onprem/linked changed: it is duplex on, the plan saw simplex off",
+            id="someone-enabled-it",
+        ),
+        pytest.param(
+            lambda sb: _set_dataset(sb, "linked", "d1", delete_status="SCHEDULED"),
+            "dataset 'd1' in onprem/linked is being deleted (SCHEDULED)",
+            id="delete-scheduled",
+        ),
+    ],
+)
+def test_a_dataset_sync_change_rests_on_the_dataset_at_the_moment_of_the_write(
+    pair: Pair, tmp_path: Path, move: Callable[[Sandbox], None], says: str
+) -> None:
+    onprem, cloud = pair
+    onprem.seed_namespace("linked", description="Managed", bucket="linked")
+    onprem.seed_sync("linked", cloud.core_url, "linked", "simplex")
+    onprem.seed_dataset("linked", "d1")
+    declared = ns("linked")
+    declared["sync"] = [{"target": cloud.url, "namespace": "linked", "type": "simplex"}]
+    declared["datasets"] = {"sync": "simplex"}
+    config = write_config(tmp_path / "hoss.yaml", pair, {"linked": declared})
+    result = _apply_with_a_move(config, lambda: move(onprem))
+    [only] = result.results
+    assert only.change.action == "enable_dataset_sync"
+    assert (only.status, only.error and only.error.split(" after the plan")[0]) == ("blocked", says)
+
+
+def test_a_store_without_a_sync_queue_fails_the_dataset_change_clearly(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    onprem = sandbox_factory(object_stores=("default:no-queue",))
+    cloud = sandbox_factory()
+    monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
+    monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
+    onprem.seed_namespace("linked", description="Managed", bucket="linked")
+    onprem.seed_sync("linked", cloud.core_url, "linked", "simplex")
+    onprem.seed_dataset("linked", "d1")
+    declared = ns("linked")
+    declared["sync"] = [{"target": cloud.url, "namespace": "linked", "type": "simplex"}]
+    declared["datasets"] = {"sync": "simplex"}
+    config = write_config(tmp_path / "hoss.yaml", (onprem, cloud), {"linked": declared})
+    result = hossctl("apply", "-f", config, "--auto-approve")
+    assert result.exit_code == 1
+    assert "dataset 'd1' in onprem/linked still has sync disabled; the server answered 500" in result.output
+    assert "Traceback" not in result.output
+    assert [d["sync_enabled"] for d in onprem.datasets("linked")] == [False]
+
+
 def test_a_namespace_replaced_by_someone_else_is_not_deleted(pair: Pair, tmp_path: Path) -> None:
     onprem, _ = pair
     onprem.seed_namespace("shared", description="by hand", bucket="shared")

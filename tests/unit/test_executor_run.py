@@ -136,6 +136,37 @@ class FakeServer:
             raise self._error(404, "GET")
         return self.dataset_rows.get(namespace, ())
 
+    # dataset sync: the real PUT updates the row, then sends its messages; ``fail_after_update``
+    # answers 500 after the update, as a failed send does (docs/hoss-server.md §8.4)
+    fail_after_update: bool = False
+
+    async def dataset(self, namespace: str, dataset: str) -> LiveDataset | None:
+        await self._enter("get_dataset", dataset)
+        return next((d for d in self.dataset_rows.get(namespace, ()) if d.name == dataset), None)
+
+    async def dataset_sync_enabled(self, namespace: str, dataset: str) -> bool:
+        found = await self.dataset(namespace, dataset)
+        if found is None:
+            raise self._error(404, "GET")
+        return found.sync_enabled
+
+    async def put_dataset_sync(
+        self, namespace: str, dataset: str, sync_type: str, policy: str | None
+    ) -> None:
+        await self._enter("put_dataset_sync", dataset)
+        stored = policy or '{"Version":"1","Statements":[]}'
+        self.dataset_rows[namespace] = tuple(
+            replace(d, sync_enabled=True, sync_type=sync_type, sync_policy=stored)
+            if d.name == dataset
+            else d
+            for d in self.dataset_rows.get(namespace, ())
+        )
+        if self.fail_after_update:
+            raise self._error(500, "PUT")
+
+    async def delete_dataset_sync(self, namespace: str, dataset: str) -> None:
+        await self._enter("delete_dataset_sync", dataset)
+
 
 def create(name: str, server: str = "a", deps: tuple[str, ...] = (), replace: bool = False) -> Change:
     return Change(
@@ -333,3 +364,41 @@ def test_replace_counts_once() -> None:
 def test_missing_client_is_a_failure_not_a_crash() -> None:
     result = run([create("n", server="nowhere")], {})
     assert status(result) == {"nowhere/n/create": "failed"}
+
+
+def _enable_dataset(dataset: str = "d1") -> Change:
+    return Change(
+        id=f"a/raw/dataset:{dataset}/enable", action="enable_dataset_sync", server="a", namespace="raw",
+        reason="r", reason_code="dataset-sync-declared", dataset=dataset, sync_type="duplex",
+        expect=Expect(dataset=(False, "simplex", "")),
+    )
+
+
+def _server_with_a_dataset(*, fail_after_update: bool) -> FakeServer:
+    server = FakeServer("a")
+    server.namespaces["raw"] = {"name": "raw", "object_store": {"name": "default"}}
+    server.dataset_rows["raw"] = (LiveDataset("d1", False, "simplex", "NOT_SCHEDULED", ""),)
+    server.fail_after_update = fail_after_update
+    return server
+
+
+def test_a_500_after_the_dataset_update_counts_as_done_when_the_state_reads_back_right() -> None:
+    server = _server_with_a_dataset(fail_after_update=True)
+    result = asyncio.run(execute(Plan(changes=(_enable_dataset(),)), {"a": server}))
+    assert [(r.status, r.error) for r in result.results] == [("done", None)]
+    assert [what for what, _ in server.calls].count("put_dataset_sync") == 1  # not retried
+
+
+def test_a_dataset_change_whose_effect_does_not_show_fails_and_says_the_server_answered() -> None:
+    server = _server_with_a_dataset(fail_after_update=False)
+
+    async def ignored(namespace: str, dataset: str, sync_type: str, policy: str | None) -> None:
+        raise server._error(500, "PUT")  # 500 before any update: nothing changed
+
+    server.put_dataset_sync = ignored  # type: ignore[method-assign]
+    result = asyncio.run(execute(Plan(changes=(_enable_dataset(),)), {"a": server}))
+    [only] = result.results
+    assert only.status == "failed"
+    assert only.error is not None and only.error.startswith(
+        "dataset 'd1' in a/raw still has sync disabled; the server answered 500"
+    )
