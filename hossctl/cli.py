@@ -574,6 +574,20 @@ def _run_nested(args: Sequence[str]) -> int:
 )
 @click.option("--sync-seed", default=0, show_default=True, type=int, help="Seed that makes drops repeatable.")
 @click.option(
+    "--service-secret",
+    metavar="SECRET",
+    envvar="HOSS_SANDBOX_SERVICE_SECRET",
+    help="The auth service's service secret, hsvc_ + letters/digits (default random; never printed). "
+    "Also read from $HOSS_SANDBOX_SERVICE_SECRET, which keeps it out of the process list.",
+)
+@click.option(
+    "--identity",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Sign and verify tokens with the issuer and key in FILE, created by the first sandbox given "
+    "it: sandboxes sharing one trust each other's tokens, like cores behind one auth service.",
+)
+@click.option(
     "--seed",
     "seed_file",
     type=click.Path(dir_okay=False),
@@ -617,6 +631,8 @@ def sandbox(
     seed_server: str | None,
     seed_urls: tuple[str, ...],
     delete_delay: float,
+    service_secret: str | None,
+    identity: str | None,
 ) -> None:
     """Serve a local Hoss-compatible core + auth service until interrupted."""
     import signal
@@ -655,6 +671,8 @@ def sandbox(
         sync_drop_rate=sync_drop_rate,
         sync_seed=sync_seed,
         delete_delay=delete_delay,
+        service_secret=service_secret,
+        identity=identity,
     )
     server.start()
     if seed is not None:
@@ -675,6 +693,8 @@ def sandbox(
         click.echo(f"Hoss sandbox listening on {server.url} (core API {server.core_url})")
         click.echo(f"Admin PAT: {server.admin_pat}")
         click.echo(f"User PAT:  {server.user_pat}")
+        if identity is not None:
+            click.echo(f"Identity: {printable(identity)} (tokens issued as {printable(server.issuer)}).")
         click.echo(f"State: {data or 'in memory'}. Press Ctrl+C to stop.", nl=True)
         sys.stdout.flush()
         while not stop.wait(0.5):

@@ -11,6 +11,7 @@ after the namespace lookup, as the real handler does.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,10 +27,17 @@ _NOT_AUTHORIZED = "user is not authorized"  # auth's api.ErrUnauthorized
 class GroupsApi:
     """The auth group routes and core's dataset-permission routes, over one sandbox's store."""
 
-    def __init__(self, store: Store, issuer: TokenIssuer, accounts: dict[str, Account]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        issuer: TokenIssuer,
+        accounts: dict[str, Account],
+        service_secret: str | None = None,
+    ) -> None:
         self.store = store
         self.issuer = issuer
         self.accounts = accounts
+        self.service_secret = service_secret
 
     # auth: /auth/v1/group/... and /auth/v1/user/{username} ----------------------------------
 
@@ -85,15 +93,30 @@ class GroupsApi:
         return empty()
 
     def get_user(self, request: Request) -> Response:
-        self._caller(request)  # any authenticated caller may read any user
+        # Any authenticated caller may read any user: ``GetUser`` (server/auth/pkg/api/groups.go lines
+        # 250-260) never calls getUser, so the service secret may too.
+        self._authenticate(request)
         with _auth_errors():
             return json_response(200, self.store.get_auth_user(request.params["username"]))
 
     def _caller(self, request: Request) -> Caller:
-        """Auth's ``AuthorizationMiddleware``: ``Bearer`` + a known PAT or a valid JWT, else 401."""
+        """The caller a handler's ``getUser`` finds (server/auth/pkg/api/util.go lines 17-24): none for
+        the service secret, which every group handler (groups.go lines 32-248) answers with 401."""
+        caller = self._authenticate(request)
+        if caller is None:
+            raise ApiError(error_response(401, "User info not available"))
+        return caller
+
+    def _authenticate(self, request: Request) -> Caller | None:
+        """Auth's ``AuthorizationMiddleware`` (server/auth/main.go lines 114-166): ``Bearer`` + a known
+        PAT or a valid JWT gives its caller, the service secret None; anything else is 401."""
         scheme, sep, token = (request.header("authorization") or "").partition(" ")
         if scheme != "Bearer" or not sep:
             raise ApiError(error_response(401, "Unauthorized"))
+        if token.startswith("hsvc_"):
+            if self.service_secret is None or not secrets.compare_digest(token, self.service_secret):
+                raise ApiError(error_response(401, "Unauthorized"))
+            return None
         if token.startswith("hp_"):
             account = self.accounts.get(token)
             if account is None:

@@ -12,6 +12,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from enum import Enum
 from typing import Any
 
 from hossctl.sandbox.messages import (
@@ -27,7 +28,7 @@ from hossctl.sandbox.messages import (
 )
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, DatasetRow, Store, go_time, now_utc
 from hossctl.sandbox.sync_service import SYNC_SERVICE_AGENT
-from hossctl.sandbox.tokens import Account, Rejected, TokenIssuer
+from hossctl.sandbox.tokens import SERVICE_ACCOUNT, Account, Rejected, TokenIssuer
 from hossctl.syncpolicy import NullPolicy
 from hossctl.syncpolicy import parse as parse_policy
 
@@ -38,6 +39,12 @@ DEFAULT_PAGE = 25
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 PRIVILEGED_ROLES = ("privileged", "admin", "service")  # api/util.go validatePrivileged
 _INT64_MAX = 2**63 - 1
+
+
+class _Bearer(Enum):
+    """What auth's middleware records for the ``hsvc_`` bearer: ``c.Set("sat", …)`` and no user."""
+
+    SERVICE_SECRET = "sat"
 
 
 class Api:
@@ -59,6 +66,8 @@ class Api:
         # Receives (namespace, target_core_service, target_namespace) of each put-ns-duplex message;
         # None when no sync service is listening, so the message goes nowhere (§7.4.4).
         self.on_duplex: Callable[[str, str, str], None] | None = None
+        # The auth service's SERVICE_AUTH_SECRET: the one ``hsvc_`` bearer it accepts (§2.1).
+        self.service_secret: str | None = None
 
     # discover and auth ----------------------------------------------------------------------
 
@@ -78,22 +87,42 @@ class Api:
 
     def exchange_pat(self, request: Request) -> Response:
         """server/auth/main.go ``AuthorizationMiddleware`` (lines 114-166), then
-        server/auth/pkg/api/handler.go ``PATforJWT`` (lines 98-117): the bearer may be a PAT or a JWT."""
+        server/auth/pkg/api/handler.go ``PATforJWT`` (lines 98-117): the bearer may be a PAT or a JWT.
+
+        The correct service secret passes the middleware but sets no user, so ``getUser``
+        (server/auth/pkg/api/util.go lines 17-24) fails: 401 ``{"error":"User info not available"}``.
+        """
+        bearer = self._auth_bearer(request)
+        if bearer is _Bearer.SERVICE_SECRET:
+            return error_response(401, "User info not available")
+        # The groups claim is read from the auth database at each exchange (docs/hoss-server.md §2.2).
+        groups = tuple(self.store.auth_group_names(bearer.username))
+        return json_response(201, self.issuer.exchange(dataclasses.replace(bearer, groups=groups)))
+
+    def exchange_sat(self, request: Request) -> Response:
+        """server/auth/main.go ``AuthorizationMiddleware`` (lines 114-166), then
+        server/auth/pkg/api/handler.go ``SATforJWT`` (lines 208-228): only the service secret gets the
+        service account's tokens; a valid PAT or JWT passes the middleware and is refused with 403."""
+        if self._auth_bearer(request) is not _Bearer.SERVICE_SECRET:
+            return error_response(403, "SAT to JWT endpoint only available to service accouts")
+        return json_response(201, self.issuer.exchange(SERVICE_ACCOUNT))
+
+    def _auth_bearer(self, request: Request) -> Account | _Bearer:
+        """The auth service's ``AuthorizationMiddleware`` (server/auth/main.go lines 114-166): an
+        ``hp_`` PAT or a JWT gives its account, the ``hsvc_`` service secret gives ``SERVICE_SECRET``; no
+        header, another scheme, an unknown PAT, a wrong secret or an invalid JWT is 401."""
         scheme, sep, token = (request.header("authorization") or "").partition(" ")
         if scheme != "Bearer" or not sep:
-            return error_response(401, "Unauthorized")
-        account: Account | None
-        if token.startswith("hp_"):
-            account = self.accounts.get(token)
-        elif token.startswith("hsvc_"):
-            account = None  # the sandbox has no SERVICE_AUTH_SECRET
-        else:
-            account = self._jwt_account(token)
+            raise ApiError(error_response(401, "Unauthorized"))
+        if token.startswith("hsvc_"):
+            # Compared with SERVICE_AUTH_SECRET (line 147); in constant time, which costs nothing.
+            if self.service_secret is None or not secrets.compare_digest(token, self.service_secret):
+                raise ApiError(error_response(401, "Unauthorized"))
+            return _Bearer.SERVICE_SECRET
+        account = self.accounts.get(token) if token.startswith("hp_") else self._jwt_account(token)
         if account is None:
-            return error_response(401, "Unauthorized")
-        # The groups claim is read from the auth database at each exchange (docs/hoss-server.md §2.2).
-        groups = tuple(self.store.auth_group_names(account.username))
-        return json_response(201, self.issuer.exchange(dataclasses.replace(account, groups=groups)))
+            raise ApiError(error_response(401, "Unauthorized"))
+        return account
 
     def _jwt_account(self, token: str) -> Account | None:
         """The auth service's ``authorizeJWT`` (server/auth/main.go lines 171-200) and
@@ -125,7 +154,7 @@ class Api:
         return json_response(
             200,
             {
-                "issuer": auth,
+                "issuer": self.issuer.issuer,  # another sandbox's auth URL under a shared identity
                 "authorization_endpoint": f"{auth}/auth",
                 "token_endpoint": f"{auth}/token",
                 "jwks_uri": f"{auth}/keys",

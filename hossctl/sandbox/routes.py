@@ -69,7 +69,7 @@ def route_table(api: Api) -> list[Route]:
     ds = f"{ns}/dataset/{{ds}}"
     R, P, A, X = Route, Access.PUBLIC, Access.ANY, Access.ADMIN
     V = Access.PRIVILEGED
-    groups = GroupsApi(api.store, api.issuer, api.accounts)
+    groups = GroupsApi(api.store, api.issuer, api.accounts, api.service_secret)
     return [
         R("GET", f"{CORE}/discover", api.discover, P),
         R("GET", f"{CORE}/object_store/", api.list_object_stores, A),
@@ -96,6 +96,7 @@ def route_table(api: Api) -> list[Route]:
         R("PUT", f"{ds}/group/{{group}}/access/{{level}}", groups.put_group_permission, A),
         R("DELETE", f"{ds}/group/{{group}}", groups.delete_group_permission, A),
         R("POST", f"{AUTH}/pat/exchange/jwt", api.exchange_pat, P),
+        R("POST", f"{AUTH}/sat/exchange/jwt", api.exchange_sat, P),
         R("GET", f"{AUTH}/.well-known/openid-configuration", api.openid_configuration, P),
         R("GET", f"{AUTH}/keys", api.keys, P),
         R("GET", f"{AUTH}/ping", api.ping, P),

@@ -1,8 +1,13 @@
 """The ``Sandbox``: one local Hoss server (core + auth) with its lifecycle and direct seeding.
 
 State that must survive a restart on the same data file lives in the database: the rows, the
-PATs (unless new ones are given) and the JWT signing secret. Bootstrap runs at every start,
-as the real core does, so a deleted bootstrap namespace comes back (docs/hoss-server.md §6.4).
+PATs and the service secret (unless new ones are given) and the JWT signing secret. Bootstrap
+runs at every start, as the real core does, so a deleted bootstrap namespace comes back
+(docs/hoss-server.md §6.4).
+
+Two sandboxes are two servers with two auth services, each with its own issuer and key, so
+neither trusts the other's tokens (docs/hoss-server.md §10.13). A shared identity file makes them
+two cores behind one auth service: both sign and verify with the issuer and key in the file.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ import errno
 import ipaddress
 import json
 import logging
+import os
 import socket
+import tempfile
 import threading
 from types import TracebackType
 from typing import Any
@@ -33,11 +40,13 @@ from hossctl.sandbox.sync_service import (
 from hossctl.sandbox.tokens import (
     ADMIN,
     PAT_PATTERN,
+    SERVICE_SECRET_PATTERN,
     USER,
     Account,
     TokenIssuer,
     generate_pat,
     generate_secret,
+    generate_service_secret,
 )
 
 log = logging.getLogger("hossctl.sandbox.delete")
@@ -70,10 +79,12 @@ class Sandbox:
         sync_drop_rate: float = 0.0,
         sync_seed: int = 0,
         delete_delay: float = DEFAULT_DELETE_DELAY,
+        service_secret: str | None = None,
+        identity: str | None = None,
     ) -> None:
         stores = [_store_option(option) for option in object_stores]
         _validate(port, admin_pat, user_pat, latency_ms, fault_rate, tuple(name for name, _ in stores))
-        _validate_sync(sync_delay_ms, sync_drop_rate)
+        _validate_sync(sync_delay_ms, sync_drop_rate, service_secret)
         if delete_delay < 0:
             raise HossctlError(f"Delete delay {delete_delay} s is negative; give 0 or more seconds.")
         self.host = host
@@ -90,7 +101,9 @@ class Sandbox:
         self.sync_delay_ms = sync_delay_ms
         self.sync_drop_rate = sync_drop_rate
         self.sync_seed = sync_seed
+        self.identity = identity
         self._sync: SyncService | None = None
+        self._issuer_name: str | None = None
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -104,6 +117,8 @@ class Sandbox:
         self.user_pat = self._persisted("user_pat", user_pat, generate_pat)
         if self.admin_pat == self.user_pat:
             self.user_pat = self._persisted("user_pat", generate_pat(), generate_pat)
+        # The auth service's SERVICE_AUTH_SECRET; never printed, so only who set it can use it.
+        self.service_secret = self._persisted("service_secret", service_secret, generate_service_secret)
         self._secret = self._persisted("jwt_secret", None, generate_secret)
         self._bootstrap()
 
@@ -121,9 +136,20 @@ class Sandbox:
             self._stopped = True
             raise HossctlError(_bind_message(self.host, self.port, exc)) from None
         self.port = server.server_address[1]
-        issuer = TokenIssuer(self._secret, f"{self.url}/auth/v1")
+        issuer_name, secret = f"{self.url}/auth/v1", self._secret
+        if self.identity is not None:
+            try:
+                issuer_name, secret = shared_identity(self.identity, issuer_name, secret)
+            except HossctlError:
+                server.server_close()
+                self._store.close()
+                self._stopped = True
+                raise
+        self._issuer_name = issuer_name
+        issuer = TokenIssuer(secret, issuer_name)
         accounts: dict[str, Account] = {self.admin_pat: ADMIN, self.user_pat: USER}
         api = Api(self._store, issuer, accounts, self.url)
+        api.service_secret = self.service_secret
         api.delete_delay = self.delete_delay
         api.delete_delay_minutes = int(self.delete_delay // 60)
         api.no_queue_stores = self.no_queue_stores
@@ -131,14 +157,14 @@ class Sandbox:
         self._delete_worker = _DeleteWorker(self._store)
         api.on_delete_scheduled = self._delete_worker.wake
         self._delete_worker.start()
-        if self.sync_service:
-            self._sync = SyncService(self.core_url, self.sync_delay_ms, self.sync_drop_rate, self.sync_seed)
-            self._sync.start()
-            api.on_duplex = self._sync.publish
         server.app = App(
             Router(route_table(api)), issuer, self.latency_ms, FaultPlan(self.fault_rate, self.fault_seed)
         )
         self._server = server
+        if self.sync_service:
+            self._sync = SyncService(self.core_url, self.sync_delay_ms, self.sync_drop_rate, self.sync_seed)
+            self._sync.start()
+            api.on_duplex = self._sync.publish
         register(self.core_url, self._sync_service_put)
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="hoss-sandbox", daemon=True
@@ -188,6 +214,12 @@ class Sandbox:
     @property
     def core_url(self) -> str:
         return f"{self.url}/core/v1"
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of the tokens this sandbox mints and accepts: its own auth URL, or under a shared
+        identity the auth URL of the sandbox that created the identity file."""
+        return self._issuer_name or f"{self.url}/auth/v1"
 
     # direct seeding and reading (no HTTP, no latency, no faults) ----------------------------
 
@@ -391,11 +423,79 @@ def _validate(
             )
 
 
-def _validate_sync(delay_ms: int, drop_rate: float) -> None:
+def _validate_sync(delay_ms: int, drop_rate: float, service_secret: str | None) -> None:
     if delay_ms < 0:
         raise HossctlError(f"Sync delay {delay_ms} ms is negative; give 0 or more milliseconds.")
     if not 0.0 <= drop_rate <= 1.0:
         raise HossctlError(f"Sync drop rate {drop_rate} is not a fraction; give a number from 0 to 1.")
+    if service_secret is not None and not SERVICE_SECRET_PATTERN.fullmatch(service_secret):
+        raise HossctlError(
+            "The service secret is not a Hoss service secret; it must be 'hsvc_' followed by letters "
+            "and digits."
+        )
+
+
+def shared_identity(path: str, issuer: str, secret: str) -> tuple[str, str]:
+    """The (issuer, signing secret) of an identity file, created from ours if it does not exist yet.
+
+    Sandboxes that share the file sign and verify tokens alike, as cores behind one auth service
+    do, so each trusts the other's tokens, the sync service's included. The file is written under
+    a temporary name (``mkstemp``: ``O_EXCL``, mode 0600, as it holds a signing key) and linked into
+    place, which fails if another sandbox got there first: then that one's file is read. A reader
+    never sees a half-written file.
+    """
+    try:
+        return _read_identity(path)
+    except FileNotFoundError:
+        pass
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".hoss-identity-", dir=os.path.dirname(os.path.abspath(path)))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump({"issuer": issuer, "secret": secret}, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    except FileExistsError:
+        return _read_identity(path)
+    except OSError as exc:
+        raise HossctlError(
+            f"Cannot create the identity file {path!r} ({exc.strerror or type(exc).__name__}); "
+            "give a path in a writable directory."
+        ) from None
+    return issuer, secret
+
+
+def _read_identity(path: str) -> tuple[str, str]:
+    """Raises FileNotFoundError when there is no file yet; HossctlError when it is not an identity."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise HossctlError(
+            f"Cannot read the identity file {path!r} ({reason}); check its permissions."
+        ) from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("issuer"), str)
+        or not isinstance(data.get("secret"), str)
+        or not data["issuer"]
+        or not data["secret"]
+    ):
+        raise HossctlError(
+            f"The identity file {path!r} does not hold a sandbox identity (a JSON object with string "
+            "'issuer' and 'secret'); delete it or give another path."
+        )
+    return data["issuer"], data["secret"]
 
 
 def _bind_message(host: str, port: int, exc: OSError) -> str:

@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hossctl.sandbox.tokens import Account
+from hossctl.sandbox.tokens import SERVICE_ACCOUNT
 
 SYNC_SERVICE_AGENT = "exec-env/hoss-sync-service"
-SYNC_SERVICE_ACCOUNT = Account("hoss-sync-service", "service", ("hoss-sync-service",), "Hoss SyncService")
+SYNC_SERVICE_ACCOUNT = SERVICE_ACCOUNT  # the account SATforJWT mints the service JWT for
 
 log = logging.getLogger("hossctl.sandbox.sync")
 

@@ -1,7 +1,8 @@
 """PAT → JWT exchange and JWT verification, as the real auth and core services do them.
 
 The real auth service signs RS256 with a JWKS; the sandbox signs HS256 with a per-sandbox
-secret (no RSA library is allowed at runtime), keeps the real header ``kid`` and the claims of
+secret, or the one of a shared identity file (no RSA library is allowed at runtime), keeps the
+real header ``kid`` and the claims of
 docs/hoss-server.md §2.2, and verifies every core request the way ``AuthorizeJWT`` does (§2.4): a bad
 or expired token is a 401 with an empty body, a structurally broken one a bare 500.
 """
@@ -22,12 +23,18 @@ AUDIENCE = "HossServer"
 ID_TOKEN_HOURS = 6
 REFRESH_TOKEN_HOURS = 24  # token_expiration_hours.refresh of the real auth service's default config
 PAT_PATTERN = re.compile(r"hp_[A-Za-z0-9]+")
+SERVICE_SECRET_PATTERN = re.compile(r"hsvc_[A-Za-z0-9]+")
 _ALPHANUM = string.ascii_letters + string.digits
 
 
 def generate_pat() -> str:
     """A PAT as Postgres ``generate_uid(30)`` makes them: ``hp_`` + 30 alphanumerics."""
     return "hp_" + "".join(secrets.choice(_ALPHANUM) for _ in range(30))
+
+
+def generate_service_secret() -> str:
+    """A ``SERVICE_AUTH_SECRET`` of the shape the auth middleware recognises: ``hsvc_`` + 40 alphanumerics."""
+    return "hsvc_" + "".join(secrets.choice(_ALPHANUM) for _ in range(40))
 
 
 def generate_secret() -> str:
@@ -50,6 +57,9 @@ class Account:
 
 ADMIN = Account("admin", "admin", ("admin-hoss-default-group", "admin"), "Sandbox Admin")
 USER = Account("user", "user", ("user-hoss-default-group",), "Sandbox User")
+# What ``SATforJWT`` mints tokens for (server/auth/pkg/api/handler.go lines 216-221): a UserInfo with only
+# ``Subject: "HOSS-Service"``, so no username, profile or email; ``service`` tokens (tokens.go lines 158-163).
+SERVICE_ACCOUNT = Account("HOSS-Service", "service", (), "")
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,8 @@ class Rejected(Exception):
 
 
 class TokenIssuer:
-    """Mints and verifies this sandbox's tokens; the issuer is ``<url>/auth/v1``."""
+    """Mints and verifies this sandbox's tokens; the issuer is ``<url>/auth/v1``, or under a shared
+    identity the one in the identity file (see ``hossctl.sandbox.service.shared_identity``)."""
 
     def __init__(self, secret: str, issuer: str) -> None:
         self._secret = secret
@@ -82,38 +93,45 @@ class TokenIssuer:
         """The token triple of ``POST /auth/v1/pat/exchange/jwt``; clients use ``id_token``.
 
         All three are signed JWTs, as the auth service mints them (docs/hoss-server.md §2.1, §2.2):
-        the refresh token carries ``nickname`` and ``scopes`` and lives 24 hours. A service account's
-        id_token says so twice, ``role: service`` and ``service: true``, with no groups, no profile
-        and no email.
+        the refresh token carries ``nickname`` and ``scopes`` and lives 24 hours.
+
+        The service account follows server/auth/pkg/api/tokens.go ``CreateGigantumTokens`` (lines
+        70-178) called from ``SATforJWT`` with only the ``openid`` scope and ``serviceTokens``: every
+        ``sub`` is ``HOSS-Service``; the id_token says ``role: service`` and ``service: true``, has
+        ``nickname`` = ``sub`` (line 159), ``groups`` "" and no profile or email; the refresh token's
+        ``nickname`` is the lower-cased empty username and its ``scopes`` just ``openid``.
         """
         now = int(time.time())
         exp = now + ID_TOKEN_HOURS * 3600
+        service = account.role == "service"
+        subject = account.username if service else f"sandbox-{account.username}"
         given, _, family = account.name.partition(" ")
         id_claims: dict[str, object] = {
             "iss": self.issuer,
             "aud": AUDIENCE,
-            "sub": f"sandbox-{account.username}",
+            "sub": subject,
             "iat": now,
             "exp": exp,
-            "nickname": account.username.lower(),
-            "role": account.role,
-            "groups": ",".join(account.groups),
-            "email": account.email,
-            "email_verified": True,
-            "name": account.name,
-            "given_name": given,
-            "family_name": family,
         }
-        if account.role == "service":
-            for profile in ("email", "email_verified", "name", "given_name", "family_name"):
-                del id_claims[profile]
-            id_claims.update(nickname=id_claims["sub"], groups="", service=True)
-        access_claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": id_claims["sub"], "iat": now, "exp": exp}
+        if service:
+            id_claims.update(nickname=subject, role="service", groups="", service=True)
+        else:
+            id_claims.update(
+                nickname=account.username.lower(),
+                role=account.role,
+                groups=",".join(account.groups),
+                email=account.email,
+                email_verified=True,
+                name=account.name,
+                given_name=given,
+                family_name=family,
+            )
+        access_claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": subject, "iat": now, "exp": exp}
         refresh_claims = {
             **access_claims,
             "exp": now + REFRESH_TOKEN_HOURS * 3600,
-            "nickname": account.username.lower(),
-            "scopes": "openid,profile,email,hoss",
+            "nickname": "" if service else account.username.lower(),
+            "scopes": "openid" if service else "openid,profile,email,hoss",
         }
         return {
             "access_token": self._sign(access_claims),

@@ -201,7 +201,7 @@ def test_pat_exchange_rejects_bad_jwts(
 
 def test_pat_exchange_garbage_and_service_secret_are_401(sandbox_factory: SandboxFactory) -> None:
     """server/auth/main.go AuthorizationMiddleware, lines 145-160: ``hsvc_`` is compared with
-    SERVICE_AUTH_SECRET (the sandbox has none), anything else must parse as a JWT."""
+    SERVICE_AUTH_SECRET (``hsvc_secret`` is not the sandbox's), anything else must parse as a JWT."""
     sandbox = sandbox_factory()
     for bearer in ("hsvc_secret", "not.a.jwt", "hp_" + "z" * 30):
         response = _exchange(sandbox, bearer)
@@ -576,12 +576,12 @@ def test_every_token_of_the_exchange_is_a_jwt_and_the_refresh_token_lives_a_day(
 
 def test_a_service_accounts_id_token_claims_service_and_nothing_personal() -> None:
     """tokens.go lines 158-163: a service token's id_token has ``role: service``, ``service: true``,
-    ``nickname`` = ``sub``, ``groups`` "" and no profile or email claims (docs/hoss-server.md §2.2)."""
-    from hossctl.sandbox.sync_service import SYNC_SERVICE_ACCOUNT
-    from hossctl.sandbox.tokens import TokenIssuer
+    ``nickname`` = ``sub``, ``groups`` "" and no profile or email claims; handler.go SATforJWT (lines
+    216-221) mints it for ``Subject: "HOSS-Service"`` (docs/hoss-server.md §2.2)."""
+    from hossctl.sandbox.tokens import SERVICE_ACCOUNT, TokenIssuer
 
-    issued = TokenIssuer("s" * 64, "http://127.0.0.1:1/auth/v1").exchange(SYNC_SERVICE_ACCOUNT)
+    issued = TokenIssuer("s" * 64, "http://127.0.0.1:1/auth/v1").exchange(SERVICE_ACCOUNT)
     claims = jwt.decode(issued["id_token"], options={"verify_signature": False})
     assert (claims["role"], claims["service"], claims["groups"]) == ("service", True, "")
-    assert claims["nickname"] == claims["sub"]
+    assert claims["nickname"] == claims["sub"] == "HOSS-Service"
     assert not {"email", "email_verified", "name", "given_name", "family_name"} & set(claims)
