@@ -555,24 +555,31 @@ def _run_nested(args: Sequence[str]) -> int:
 @click.option(
     "--sync-service",
     is_flag=True,
-    help="Simulate the sync service: a duplex PUT creates the reverse row on the target sandbox "
-    "(in this process) after a delay; its log shows with hossctl --debug.",
+    help="Simulate the sync service: after a delay it calls the target cores of this sandbox's sync "
+    "rows over HTTP with its service JWT (reverse duplex rows, synced datasets); its log shows with "
+    "--debug.",
 )
 @click.option(
     "--sync-delay-ms",
     default=100,
     show_default=True,
     type=click.IntRange(min=0),
-    help="Delay before the sync service forwards a duplex message.",
+    help="Delay before the sync service delivers a message.",
 )
 @click.option(
     "--sync-drop-rate",
     default=0.0,
     show_default=True,
     type=click.FloatRange(0.0, 1.0),
-    help="Fraction of duplex messages the sync service loses.",
+    help="Fraction of messages the sync service loses.",
 )
 @click.option("--sync-seed", default=0, show_default=True, type=int, help="Seed that makes drops repeatable.")
+@click.option(
+    "--sync-auth-url",
+    metavar="URL",
+    help="Auth service where the sync service exchanges the service secret (default: this sandbox's "
+    "/auth/v1), like the real sync service's auth_endpoint.",
+)
 @click.option(
     "--service-secret",
     metavar="SECRET",
@@ -631,6 +638,7 @@ def sandbox(
     seed_server: str | None,
     seed_urls: tuple[str, ...],
     delete_delay: float,
+    sync_auth_url: str | None,
     service_secret: str | None,
     identity: str | None,
 ) -> None:
@@ -673,6 +681,7 @@ def sandbox(
         delete_delay=delete_delay,
         service_secret=service_secret,
         identity=identity,
+        sync_auth_url=sync_auth_url,
     )
     server.start()
     if seed is not None:
@@ -695,6 +704,8 @@ def sandbox(
         click.echo(f"User PAT:  {server.user_pat}")
         if identity is not None:
             click.echo(f"Identity: {printable(identity)} (tokens issued as {printable(server.issuer)}).")
+        if sync_service:
+            click.echo(f"Sync service: on; its service JWT comes from {printable(server.sync_auth)}.")
         click.echo(f"State: {data or 'in memory'}. Press Ctrl+C to stop.", nl=True)
         sys.stdout.flush()
         while not stop.wait(0.5):

@@ -27,7 +27,7 @@ from hossctl.sandbox.messages import (
     unhandled,
 )
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, DatasetRow, Store, go_time, now_utc
-from hossctl.sandbox.sync_service import SYNC_SERVICE_AGENT
+from hossctl.sandbox.sync_service import PUT_NS_DUPLEX, SYNC_SERVICE_AGENT, ApiMessage
 from hossctl.sandbox.tokens import SERVICE_ACCOUNT, Account, Rejected, TokenIssuer
 from hossctl.syncpolicy import NullPolicy
 from hossctl.syncpolicy import parse as parse_policy
@@ -63,9 +63,9 @@ class Api:
         self.no_queue_stores: frozenset[str] = frozenset()
         # Called after a dataset delete is scheduled, to wake the delete worker.
         self.on_delete_scheduled: Callable[[], None] | None = None
-        # Receives (namespace, target_core_service, target_namespace) of each put-ns-duplex message;
-        # None when no sync service is listening, so the message goes nowhere (§7.4.4).
-        self.on_duplex: Callable[[str, str, str], None] | None = None
+        # The API sync exchange: receives each API sync message (put-ns-duplex, put-ds-*); None when no
+        # sync service is consuming, so messages go nowhere, as on a real core without one (§7.4).
+        self.publish: Callable[[ApiMessage], None] | None = None
         # The auth service's SERVICE_AUTH_SECRET: the one ``hsvc_`` bearer it accepts (§2.1).
         self.service_secret: str | None = None
 
@@ -236,9 +236,16 @@ class Api:
             inserted
             and sync_type == "duplex"
             and request.header("user-agent") != SYNC_SERVICE_AGENT
-            and self.on_duplex is not None
+            and self.publish is not None
         ):
-            self.on_duplex(namespace, target_core_service, target_namespace)
+            self.publish(
+                ApiMessage(
+                    PUT_NS_DUPLEX,
+                    namespace,
+                    target_core_service=target_core_service,
+                    target_namespace=target_namespace,
+                )
+            )
         return empty()
 
     def delete_sync(self, request: Request) -> Response:

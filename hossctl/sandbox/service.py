@@ -22,7 +22,6 @@ import tempfile
 import threading
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 from hossctl.errors import HossctlError
 from hossctl.sandbox.faults import FaultPlan
@@ -30,13 +29,7 @@ from hossctl.sandbox.handlers import Api
 from hossctl.sandbox.routes import Router, route_table
 from hossctl.sandbox.server import App, SandboxHTTPServer
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, NotFound, Store, StoreClosed, now_utc
-from hossctl.sandbox.sync_service import (
-    SYNC_SERVICE_ACCOUNT,
-    SYNC_SERVICE_AGENT,
-    SyncService,
-    register,
-    unregister,
-)
+from hossctl.sandbox.sync_service import SyncService
 from hossctl.sandbox.tokens import (
     ADMIN,
     PAT_PATTERN,
@@ -81,10 +74,11 @@ class Sandbox:
         delete_delay: float = DEFAULT_DELETE_DELAY,
         service_secret: str | None = None,
         identity: str | None = None,
+        sync_auth_url: str | None = None,
     ) -> None:
         stores = [_store_option(option) for option in object_stores]
         _validate(port, admin_pat, user_pat, latency_ms, fault_rate, tuple(name for name, _ in stores))
-        _validate_sync(sync_delay_ms, sync_drop_rate, service_secret)
+        _validate_sync(sync_delay_ms, sync_drop_rate, service_secret, sync_service, sync_auth_url)
         if delete_delay < 0:
             raise HossctlError(f"Delete delay {delete_delay} s is negative; give 0 or more seconds.")
         self.host = host
@@ -101,6 +95,7 @@ class Sandbox:
         self.sync_delay_ms = sync_delay_ms
         self.sync_drop_rate = sync_drop_rate
         self.sync_seed = sync_seed
+        self.sync_auth_url = sync_auth_url.rstrip("/") if sync_auth_url else None
         self.identity = identity
         self._sync: SyncService | None = None
         self._issuer_name: str | None = None
@@ -162,10 +157,17 @@ class Sandbox:
         )
         self._server = server
         if self.sync_service:
-            self._sync = SyncService(self.core_url, self.sync_delay_ms, self.sync_drop_rate, self.sync_seed)
+            self._sync = SyncService(
+                self.core_url,
+                self.sync_auth,
+                self.service_secret,
+                self.sync_targets,
+                self.sync_delay_ms,
+                self.sync_drop_rate,
+                self.sync_seed,
+            )
             self._sync.start()
-            api.on_duplex = self._sync.publish
-        register(self.core_url, self._sync_service_put)
+            api.publish = self._sync.publish
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="hoss-sandbox", daemon=True
         )
@@ -177,8 +179,6 @@ class Sandbox:
             return
         self._stopped = True
         server, self._server = self._server, None
-        if server is not None:
-            unregister(self.core_url, self._sync_service_put)
         if self._sync is not None:
             self._sync.close()
         if self._delete_worker is not None:
@@ -220,6 +220,11 @@ class Sandbox:
         """The ``iss`` of the tokens this sandbox mints and accepts: its own auth URL, or under a shared
         identity the auth URL of the sandbox that created the identity file."""
         return self._issuer_name or f"{self.url}/auth/v1"
+
+    @property
+    def sync_auth(self) -> str:
+        """Where the sync service exchanges the service secret: ``sync_auth_url`` or this sandbox's auth."""
+        return self.sync_auth_url or f"{self.url}/auth/v1"
 
     # direct seeding and reading (no HTTP, no latency, no faults) ----------------------------
 
@@ -308,24 +313,6 @@ class Sandbox:
         ]
 
     # internals ------------------------------------------------------------------------------
-
-    def _sync_service_put(self, namespace: str, body: dict[str, str]) -> int:
-        """The sync service's ``PUT {core}/namespace/{ns}/sync`` (§7.4.2), as a service account.
-
-        It goes through this sandbox's own routing, auth and handler, so every PUT rule holds
-        (unique-key no-op, 404 for a missing namespace); latency and faults are not applied.
-        """
-        server = self._server
-        if server is None:
-            return 503
-        token = server.app.issuer.exchange(SYNC_SERVICE_ACCOUNT)["id_token"]
-        headers = {
-            "authorization": f"Bearer {token}",
-            "user-agent": SYNC_SERVICE_AGENT,
-            "content-type": "application/json",
-        }
-        path = f"/core/v1/namespace/{quote(namespace, safe='')}/sync"
-        return server.app.handle("PUT", path, "", headers, json.dumps(body).encode()).status
 
     def _persisted(self, key: str, given: str | None, generate: Any) -> str:
         value = given or self._store.setting(key) or generate()
@@ -423,7 +410,9 @@ def _validate(
             )
 
 
-def _validate_sync(delay_ms: int, drop_rate: float, service_secret: str | None) -> None:
+def _validate_sync(
+    delay_ms: int, drop_rate: float, service_secret: str | None, sync_service: bool, auth_url: str | None
+) -> None:
     if delay_ms < 0:
         raise HossctlError(f"Sync delay {delay_ms} ms is negative; give 0 or more milliseconds.")
     if not 0.0 <= drop_rate <= 1.0:
@@ -433,6 +422,16 @@ def _validate_sync(delay_ms: int, drop_rate: float, service_secret: str | None) 
             "The service secret is not a Hoss service secret; it must be 'hsvc_' followed by letters "
             "and digits."
         )
+    if auth_url is not None:
+        if not sync_service:
+            raise HossctlError(
+                "A sync auth URL is only used by the sync service; also turn on --sync-service."
+            )
+        if not auth_url.startswith(("http://", "https://")):
+            raise HossctlError(
+                "The sync auth URL is not an http(s) URL; give an auth service's base, such as "
+                "http://127.0.0.1:8001/auth/v1."
+            )
 
 
 def shared_identity(path: str, issuer: str, secret: str) -> tuple[str, str]:

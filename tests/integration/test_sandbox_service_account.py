@@ -195,6 +195,13 @@ def test_cli_refuses_a_malformed_secret_without_echoing_it(monkeypatch: pytest.M
     assert from_env.output.startswith("Error: The service secret is not a Hoss service secret")
 
 
+def test_sync_auth_url_needs_the_sync_service_and_an_http_url() -> None:
+    with pytest.raises(HossctlError, match="only used by the sync service"):
+        Sandbox(sync_auth_url="http://127.0.0.1:1/auth/v1")
+    with pytest.raises(HossctlError, match="not an http"):
+        Sandbox(sync_service=True, sync_auth_url="127.0.0.1:1/auth/v1")
+
+
 # a shared identity ------------------------------------------------------------------------------
 
 
