@@ -595,6 +595,15 @@ def _run_nested(args: Sequence[str]) -> int:
     "it: sandboxes sharing one trust each other's tokens, like cores behind one auth service.",
 )
 @click.option(
+    "--dataset-sync-delay",
+    default=2.0,
+    show_default=True,
+    type=float,
+    metavar="SECONDS",
+    help="Pause a dataset sync PUT makes before each later sync message, as the real handler's 2 s "
+    "sleeps (0 for fast tests).",
+)
+@click.option(
     "--seed",
     "seed_file",
     type=click.Path(dir_okay=False),
@@ -641,6 +650,7 @@ def sandbox(
     sync_auth_url: str | None,
     service_secret: str | None,
     identity: str | None,
+    dataset_sync_delay: float,
 ) -> None:
     """Serve a local Hoss-compatible core + auth service until interrupted."""
     import signal
@@ -682,6 +692,7 @@ def sandbox(
         service_secret=service_secret,
         identity=identity,
         sync_auth_url=sync_auth_url,
+        dataset_sync_delay=dataset_sync_delay,
     )
     server.start()
     if seed is not None:

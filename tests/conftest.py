@@ -25,11 +25,15 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 @pytest.fixture
 def sandbox_factory() -> Iterator[SandboxFactory]:
-    """``sandbox_factory(**Sandbox kwargs)`` -> a started Sandbox on a free port (port=0 by default)."""
+    """``sandbox_factory(**Sandbox kwargs)`` -> a started Sandbox on a free port (port=0 by default),
+    with ``dataset_sync_delay=0`` unless given."""
     started: list[Sandbox] = []
 
     def make(**kwargs: Any) -> Sandbox:
         kwargs.setdefault("port", 0)
+        # The real dataset sync PUT pauses 2 s before each later sync message (docs/hoss-server.md §8.4);
+        # tests that are not about those pauses need not wait for them.
+        kwargs.setdefault("dataset_sync_delay", 0)
         sandbox = Sandbox(**kwargs).start()
         started.append(sandbox)
         return sandbox

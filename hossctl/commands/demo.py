@@ -168,7 +168,9 @@ def run_demo(run: Callable[[Sequence[str]], int], echo: Callable[[str], None] = 
         say("Starting two sandbox Hoss servers, 'onprem' and 'cloud', on free local ports.")
         servers = {}
         for key in ("onprem", "cloud"):
-            sandbox = Sandbox(host="127.0.0.1", port=0)
+            # No dataset sync pauses: the demo runs no sync service, so the real handler's 2 s sleeps
+            # before each sync message would only make a viewer wait.
+            sandbox = Sandbox(host="127.0.0.1", port=0, dataset_sync_delay=0)
             sandbox.start()
             stack.callback(sandbox.stop)
             servers[key] = sandbox

@@ -150,7 +150,15 @@ def rehearse(
         for server in config.servers:
             state = snapshot.servers[server.key]
             stores = state.object_stores or ("default",)
-            sandbox = Sandbox(host="127.0.0.1", port=0, object_stores=stores, delete_delay=_KEEP_SCHEDULED_S)
+            # No dataset sync pauses: the copies have no sync service to order messages for, and the
+            # apply never enables dataset sync, so a pause could only slow a stray PUT down.
+            sandbox = Sandbox(
+                host="127.0.0.1",
+                port=0,
+                object_stores=stores,
+                delete_delay=_KEEP_SCHEDULED_S,
+                dataset_sync_delay=0,
+            )
             sandbox.start()
             stack.callback(sandbox.stop)
             sandboxes[server.key] = sandbox

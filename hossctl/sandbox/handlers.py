@@ -10,6 +10,7 @@ import dataclasses
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from enum import Enum
@@ -27,7 +28,14 @@ from hossctl.sandbox.messages import (
     unhandled,
 )
 from hossctl.sandbox.store import DEFAULT_SYNC_POLICY, DatasetRow, Store, go_time, now_utc
-from hossctl.sandbox.sync_service import PUT_NS_DUPLEX, SYNC_SERVICE_AGENT, ApiMessage
+from hossctl.sandbox.sync_service import (
+    PUT_DS_DUPLEX,
+    PUT_DS_PERM,
+    PUT_DS_SYNC,
+    PUT_NS_DUPLEX,
+    SYNC_SERVICE_AGENT,
+    ApiMessage,
+)
 from hossctl.sandbox.tokens import SERVICE_ACCOUNT, Account, Rejected, TokenIssuer
 from hossctl.syncpolicy import NullPolicy
 from hossctl.syncpolicy import parse as parse_policy
@@ -66,6 +74,8 @@ class Api:
         # The API sync exchange: receives each API sync message (put-ns-duplex, put-ds-*); None when no
         # sync service is consuming, so messages go nowhere, as on a real core without one (§7.4).
         self.publish: Callable[[ApiMessage], None] | None = None
+        # SyncDatasetHandler's ``time.Sleep(2 * time.Second)`` before each later message (§8.4).
+        self.dataset_sync_delay = 2.0
         # The auth service's SERVICE_AUTH_SECRET: the one ``hsvc_`` bearer it accepts (§2.1).
         self.service_secret: str | None = None
 
@@ -287,7 +297,9 @@ class Api:
         if "/" in name or "|" in name:
             raise unhandled()
         owner = request.user.username
-        permissions = {f"{owner}-hoss-default-group": "rw", "admin": "rw"}
+        # No initial permissions for the service account (dataset.go lines 107-117): a dataset the sync
+        # service creates gets its permissions from later put-ds-perm messages, or none (§8.1).
+        permissions = {} if request.user.service else {f"{owner}-hoss-default-group": "rw", "admin": "rw"}
         self.store.create_dataset(namespace, name, body["description"], owner, permissions)
         return json_response(201, self._dataset_json(namespace, name))
 
@@ -310,7 +322,8 @@ class Api:
 
     def put_dataset_sync(self, request: Request) -> Response:
         """server/core/pkg/api/sync.go ``EnableSyncDataset``, lines 533-621: role (route), bind,
-        policy (YAML or JSON, ``Version: "1"``), namespace, dataset, the store's API sync exchange."""
+        policy (YAML or JSON, ``Version: "1"``), namespace, dataset, the store's API sync exchange,
+        the update, then, unless the sync service itself is calling, the dataset's sync messages."""
         body = bind(request, ("sync_type",), ("sync_policy",))
         policy = body["sync_policy"] or DEFAULT_SYNC_POLICY
         try:
@@ -321,11 +334,37 @@ class Api:
             raise ApiError(error_response(400, f"problem parsing sync_policy document: {problem}"))
         namespace, name = request.params["ns"], request.params["ds"]
         ns_json = self.store.get_namespace(namespace)
-        self.store.get_dataset(namespace, name)
+        row, permissions = self.store.get_dataset(namespace, name)
         self._require_sync_exchange(ns_json)
         # No check against the namespace's sync rows: the real server does not enforce it (§8.4).
         self.store.set_dataset_sync(namespace, name, body["sync_type"], policy)
+        if request.header("user-agent") != SYNC_SERVICE_AGENT:
+            self._sync_dataset(row, permissions, body["sync_type"], policy, is_update=row.sync_enabled)
         return empty()
+
+    def _sync_dataset(
+        self, row: DatasetRow, permissions: dict[str, str], sync_type: str, policy: str, is_update: bool
+    ) -> None:
+        """server/core/pkg/sync/endpoints.go ``SyncDatasetHandler``, lines 114-187, as the real one runs
+        it, inside the request: ``put-ds-sync`` on the first enable; a pause and ``put-ds-duplex``
+        when the type is exactly ``duplex``; on the first enable a pause and one ``put-ds-perm`` per
+        permission the dataset had when it was read. The pauses really hold up the answer (the real
+        handler's "Hack...should process within 2 seconds to ensure ordering"), whether or not a
+        sync service consumes the messages."""
+        namespace, name = row.namespace, row.name
+        if not is_update:
+            self._publish(ApiMessage(PUT_DS_SYNC, namespace, name, description=row.description))
+        if sync_type == "duplex":
+            time.sleep(self.dataset_sync_delay)
+            self._publish(ApiMessage(PUT_DS_DUPLEX, namespace, name, sync_policy=policy))
+        if not is_update:
+            time.sleep(self.dataset_sync_delay)
+            for group, permission in permissions.items():
+                self._publish(ApiMessage(PUT_DS_PERM, namespace, name, group=group, permission=permission))
+
+    def _publish(self, message: ApiMessage) -> None:
+        if self.publish is not None:
+            self.publish(message)
 
     def _require_sync_exchange(self, namespace: dict[str, Any]) -> None:
         """sync.go lines 333-347 (namespace) and 584-598 (dataset): a store without a ``queues:``

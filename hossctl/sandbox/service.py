@@ -51,6 +51,8 @@ DELETE_STATUSES = ("NOT_SCHEDULED", "SCHEDULED", "IN_PROGRESS", "ERROR")
 # dataset_delete_period_seconds 2: a deleted dataset's row is gone within about 2 s.
 DEFAULT_DELETE_DELAY = 2.0
 NO_QUEUE = "no-queue"
+# server/core/pkg/sync/endpoints.go SyncDatasetHandler sleeps 2 s before each later message (§8.4).
+DEFAULT_DATASET_SYNC_DELAY = 2.0
 
 
 class Sandbox:
@@ -75,12 +77,17 @@ class Sandbox:
         service_secret: str | None = None,
         identity: str | None = None,
         sync_auth_url: str | None = None,
+        dataset_sync_delay: float = DEFAULT_DATASET_SYNC_DELAY,
     ) -> None:
         stores = [_store_option(option) for option in object_stores]
         _validate(port, admin_pat, user_pat, latency_ms, fault_rate, tuple(name for name, _ in stores))
         _validate_sync(sync_delay_ms, sync_drop_rate, service_secret, sync_service, sync_auth_url)
         if delete_delay < 0:
             raise HossctlError(f"Delete delay {delete_delay} s is negative; give 0 or more seconds.")
+        if dataset_sync_delay < 0:
+            raise HossctlError(
+                f"Dataset sync delay {dataset_sync_delay} s is negative; give 0 or more seconds."
+            )
         self.host = host
         self.port = port
         self.data = data
@@ -97,6 +104,7 @@ class Sandbox:
         self.sync_seed = sync_seed
         self.sync_auth_url = sync_auth_url.rstrip("/") if sync_auth_url else None
         self.identity = identity
+        self.dataset_sync_delay = dataset_sync_delay
         self._sync: SyncService | None = None
         self._issuer_name: str | None = None
         self._server: SandboxHTTPServer | None = None
@@ -145,6 +153,7 @@ class Sandbox:
         accounts: dict[str, Account] = {self.admin_pat: ADMIN, self.user_pat: USER}
         api = Api(self._store, issuer, accounts, self.url)
         api.service_secret = self.service_secret
+        api.dataset_sync_delay = self.dataset_sync_delay
         api.delete_delay = self.delete_delay
         api.delete_delay_minutes = int(self.delete_delay // 60)
         api.no_queue_stores = self.no_queue_stores

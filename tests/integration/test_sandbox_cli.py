@@ -78,6 +78,7 @@ def test_port_in_use_is_one_sentence() -> None:
         (["--object-store", "a|b"], "Object store name 'a|b' is not allowed"),
         (["--port", "70000"], "Port 70000 is out of range"),
         (["--host", "203.0.113.9"], "Cannot listen on host '203.0.113.9'"),
+        (["--dataset-sync-delay", "-1"], "Dataset sync delay -1.0 s is negative; give 0 or more seconds."),
         (["--sync-auth-url", "http://127.0.0.1:1/auth/v1"], "A sync auth URL is only used by the sync"),
         (["--sync-service", "--sync-auth-url", "localhost/auth/v1"], "The sync auth URL is not an http(s)"),
     ],
