@@ -16,6 +16,7 @@ server answers with a bare 500 (§8.4).
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import yaml
@@ -64,6 +65,9 @@ def check(value: Any) -> str | None:
     """``parse`` for a document already decoded from YAML (the config loader's case)."""
     if value is None:
         raise NullPolicy()
+    odd = _non_finite(value)
+    if odd is not None:  # YAML has .inf and .nan, JSON has neither: the conversion fails
+        return f"{_DOC}error converting YAML to JSON: json: unsupported value: {odd}"
     try:
         policy = _struct(value, "policy.Policy", "Policy", ("Version", "Effect", "Statements"))
         statements = [
@@ -165,6 +169,18 @@ def _string(value: Any) -> str:
     if isinstance(value, float):
         return format(value, "g") if value != int(value) or abs(value) >= 1e21 else str(int(value))
     return str(value)
+
+
+def _non_finite(value: Any) -> str | None:
+    """Go's spelling of the first infinite or NaN number in a decoded document, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        found = _non_finite(item)
+        if found is not None:
+            return found
+    return None
 
 
 def _kind(value: Any) -> str:

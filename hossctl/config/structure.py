@@ -204,7 +204,8 @@ def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic
     subject = where(path) if is_entity or field is None else quote(field)
     if validator == "type":
         expected = error.validator_value
-        expected_words = _TYPE_WORDS.get(expected, str(expected))
+        kinds = expected if isinstance(expected, list) else [expected]
+        expected_words = " or ".join(_TYPE_WORDS.get(kind, str(kind)) for kind in kinds)
         hint = ""
         if expected == "string" and raw is not None:
             hint = f' (put it in quotes: "{raw}")'
@@ -212,7 +213,8 @@ def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic
             hint = " (write {} for none)" if field in ("namespaces", "servers") else ""
         message = f"{subject} must be {expected_words}, not {show(instance, raw)}{hint}"
     elif validator == "enum":
-        choices = [str(c) for c in error.validator_value]
+        # ``false`` is in datasets.sync's enum only as YAML's reading of an unquoted ``off``
+        choices = [str(c) for c in error.validator_value if isinstance(c, str)]
         hint = did_you_mean(instance, choices) if isinstance(instance, str) else ""
         message = f"{subject} must be {' or '.join(choices)}, not {show(instance, raw)}{hint}"
     elif validator == "const":

@@ -588,6 +588,48 @@ ERROR_CASES: list[tuple[str, str | bytes, dict[str, str], list[tuple[str, str]]]
         {},
         [("13:13", "onprem/default syncs to onprem/scratch, which is declared ensure: absent at")],
     ),
+    (
+        "dataset-policy-the-server-refuses",
+        ns(BASIC + "datasets:\n  sync: simplex\n  policy: {Version: '2'}\n"),
+        {},
+        [("12:19", "would be refused by the server: unsupported Policy Version value '2'")],
+    ),
+    (
+        "dataset-policy-text-that-is-no-yaml",
+        ns(BASIC + "datasets:\n  sync: duplex\n  policy: 'Version: [1'\n"),
+        {},
+        [("12:19", "would be refused by the server: Could not parse policy document: error converting YAML")],
+    ),
+    (
+        "dataset-policy-infinity",
+        ns(BASIC + "datasets:\n  sync: simplex\n  policy: {Version: '1', X: .inf}\n"),
+        {},
+        [("12:19", "json: unsupported value: +Inf")],
+    ),
+    (
+        "dataset-policy-without-sync",
+        ns(BASIC + "datasets:\n  sync: off\n  policy: {Version: '1'}\n"),
+        {},
+        [("12:19", "gives a datasets policy, but its datasets sync is off")],
+    ),
+    (
+        "dataset-sync-on-absent",
+        ns("ensure: absent\ndatasets:\n  sync: duplex\n"),
+        {},
+        [("8:9", "has ensure: absent but declares datasets sync: duplex")],
+    ),
+    (
+        "dataset-policy-empty",
+        ns(BASIC + "datasets:\n  sync: simplex\n  policy:\n"),
+        {},
+        [("12:18", "'policy' must be a mapping or a string, not empty")],
+    ),
+    (
+        "dataset-sync-unknown",
+        ns(BASIC + "datasets:\n  sync: on\n"),
+        {},
+        [("11:17", "'sync' must be unmanaged or off or simplex or duplex")],
+    ),
 ]
 
 
@@ -653,6 +695,16 @@ VALID_CASES: list[tuple[str, str, dict[str, str]]] = [
         {},
     ),
     ("utf8-bom", "\ufeffversion: 1\nservers: {}\n", {}),
+    ("datasets-off-unquoted", ns(BASIC + "datasets:\n  sync: off\n  except: ['tmp-*']\n"), {}),
+    (
+        "datasets-policy-as-json-text",
+        ns(
+            BASIC + "sync:\n  - {target: 'https://x.example.org', type: simplex}\n"
+            "datasets:\n  sync: simplex\n"
+            '  policy: \'{"Version": "1", "Statements": []}\'\n'
+        ),
+        {},
+    ),
 ]
 
 
@@ -1109,3 +1161,22 @@ def test_validate_never_echoes_a_token(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.exit_code == 1
     assert PAT not in result.output and JWT not in result.output
     assert "looks like an access token" in result.stderr
+
+
+def test_the_datasets_block_becomes_the_model(tmp_path: Path) -> None:
+    from hossctl.config.loader import load_config
+    from hossctl.plan.model import DatasetSync
+
+    text = ns(
+        BASIC + "sync:\n  - {target: 'https://x.example.org', type: duplex}\n"
+        "datasets:\n  sync: duplex\n  except: ['tmp-*', 'scratch?']\n"
+        "  policy:\n    Statements: []\n    Version: '1'\n"
+    )
+    write(tmp_path, {"hoss.yaml": text})
+    declared = load_config([str(tmp_path / "hoss.yaml")]).servers[0].namespaces[0].datasets
+    assert declared == DatasetSync("duplex", '{"Statements":[],"Version":"1"}', ("tmp-*", "scratch?"))
+    assert declared.excludes("tmp-1") and declared.excludes("scratch1") and not declared.excludes("raw")
+    write(tmp_path, {"hoss.yaml": ns(BASIC + "datasets:\n  sync: off\n")})
+    assert load_config([str(tmp_path / "hoss.yaml")]).servers[0].namespaces[0].datasets.sync == "off"
+    write(tmp_path, {"hoss.yaml": ns(BASIC)})
+    assert not load_config([str(tmp_path / "hoss.yaml")]).servers[0].namespaces[0].datasets.managed
