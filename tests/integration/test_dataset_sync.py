@@ -179,3 +179,32 @@ def test_export_writes_the_shared_dataset_state_and_plans_to_no_changes(pair: Pa
     plan = hossctl("plan", "-f", str(out), "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
     assert "No changes." in plan.stdout
+
+
+def test_slow_dataset_puts_run_side_by_side(sandbox_factory: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    """The smoke version of benchmarks/bench_dataset_sync.py: 32 first enables whose PUT each
+    sleeps 0.3 s on the server (as the real one sleeps 2 s) take two rounds of 16 side by side,
+    not 32 one after the other; the bound is generous, a serial run would take 9.6 s."""
+    import time
+
+    onprem = sandbox_factory(dataset_sync_delay=0.3)
+    cloud = sandbox_factory()
+    monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
+    monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
+    for sb in (onprem, cloud):
+        sb.seed_namespace("raw", description="Raw data", bucket="raw")
+    onprem.seed_sync("raw", cloud.core_url, "raw", "simplex")
+    for i in range(32):
+        onprem.seed_dataset("raw", f"d{i:02d}")
+    config = write_config(
+        tmp_path / "hoss.yaml",
+        (onprem, cloud),
+        {"raw": raw([{"target": "cloud", "type": "simplex"}], {"sync": "simplex"})},
+        {"raw": raw()},
+    )
+    started = time.monotonic()
+    applied = hossctl("apply", "-f", config, "--auto-approve", "--parallelism", "16")
+    elapsed = time.monotonic() - started
+    assert applied.exit_code == 0, applied.output
+    assert sum(d["sync_enabled"] for d in onprem.datasets("raw")) == 32
+    assert elapsed < 3 * 2 * 0.3 + 2.0, elapsed  # floor 0.6 s; 3x plus start-up and planning
