@@ -12,7 +12,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -258,6 +258,36 @@ class Api:
             )
         return empty()
 
+    def sync_configuration(self, request: Request) -> Response:
+        """server/core/pkg/api/sync.go ``GetSyncConfiguration``, lines 192-264: service accounts
+        only; 304 when ``If-Modified-Since`` (RFC 1123, Go's ``time.RFC1123``) is *after* the last
+        change, so echoing ``Last-Modified`` back (truncated to the second) still gets a 200."""
+        if not request.user.service:
+            raise ApiError(error_response(401, "User is unauthorized"))
+        last_updated, configs = self.store.sync_configuration()
+        stamp = last_updated.strftime("%a, %d %b %Y %H:%M:%S UTC")
+        header = request.header("if-modified-since")
+        if header:
+            since = _rfc1123(header)
+            if since is None:
+                raise unhandled()  # time.Parse's error goes through HandleError
+            if since > last_updated:
+                return Response(304, b"", None, headers=(("Last-Modified", stamp),))
+        source = f"{self.base_url}/core/v1"
+        body = [
+            {
+                "sync_type": config["sync_type"],
+                "source_core_service": source,
+                "source_namespace": config["source_namespace"],
+                "source_policies": config["source_policies"],
+                "target_core_service": config["target_core_service"],
+                "target_namespace": config["target_namespace"],
+            }
+            for config in configs
+        ]
+        response = json_response(200, body)
+        return dataclasses.replace(response, headers=(*response.headers, ("Last-Modified", stamp)))
+
     def delete_sync(self, request: Request) -> Response:
         namespace = request.params["ns"]
         self.store.require_namespace(namespace)
@@ -379,6 +409,24 @@ class Api:
     def _dataset_json(self, namespace: str, name: str) -> dict[str, Any]:
         row, perms = self.store.get_dataset(namespace, name)
         return dataset_json(row, perms, self.store.get_namespace(namespace))
+
+
+_RFC1123 = re.compile(
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) "
+    r"(\d{2}):(\d{2}):(\d{2}) [A-Za-z]{3,5}"
+)
+
+
+def _rfc1123(text: str) -> datetime | None:
+    """Go's ``time.Parse(time.RFC1123, …)``; a zone abbreviation this machine does not know counts
+    as UTC, as Go does on a UTC machine. None when it does not parse."""
+    match = _RFC1123.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(text[5:25], "%d %b %Y %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def dataset_json(row: DatasetRow, permissions: dict[str, str], namespace: dict[str, Any]) -> dict[str, Any]:

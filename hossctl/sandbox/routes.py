@@ -90,6 +90,7 @@ def route_table(api: Api) -> list[Route]:
         R("PUT", f"{ds}/sync", api.put_dataset_sync, V),
         R("DELETE", f"{ds}/sync", api.delete_dataset_sync, V),
         R("PUT", f"{CORE}/user/sync", api.sync_user, A),
+        R("GET", f"{CORE}/configuration/sync", api.sync_configuration, A),
         # dataset permissions check the role inside, after the namespace lookup
         R("PUT", f"{ds}/user/{{username}}/access/{{level}}", groups.put_user_permission, A),
         R("DELETE", f"{ds}/user/{{username}}", groups.delete_user_permission, A),

@@ -80,6 +80,26 @@ CREATE TABLE IF NOT EXISTS sync_configurations (
     sync_type TEXT NOT NULL,
     UNIQUE (source_namespace_id, target_core_service, target_namespace)
 );
+-- server/core/pkg/database/migrations/0001_initial.go lines 128-196 and 0003_sync_policy.go lines
+-- 28-36: one timestamp, moved by triggers whenever a sync row changes, a dataset is deleted, or a
+-- dataset's sync settings change; GET /configuration/sync answers 304 against it.
+CREATE TABLE IF NOT EXISTS sync_configuration_meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_updated TEXT NOT NULL
+);
+INSERT OR IGNORE INTO sync_configuration_meta VALUES (1, strftime('%Y-%m-%d %H:%M:%f', 'now'));
+CREATE TRIGGER IF NOT EXISTS sync_configuration_inserted AFTER INSERT ON sync_configurations
+BEGIN UPDATE sync_configuration_meta SET last_updated = strftime('%Y-%m-%d %H:%M:%f', 'now'); END;
+CREATE TRIGGER IF NOT EXISTS sync_configuration_updated AFTER UPDATE ON sync_configurations
+BEGIN UPDATE sync_configuration_meta SET last_updated = strftime('%Y-%m-%d %H:%M:%f', 'now'); END;
+CREATE TRIGGER IF NOT EXISTS sync_configuration_deleted AFTER DELETE ON sync_configurations
+BEGIN UPDATE sync_configuration_meta SET last_updated = strftime('%Y-%m-%d %H:%M:%f', 'now'); END;
+CREATE TRIGGER IF NOT EXISTS dataset_sync_deleted AFTER DELETE ON datasets
+BEGIN UPDATE sync_configuration_meta SET last_updated = strftime('%Y-%m-%d %H:%M:%f', 'now'); END;
+CREATE TRIGGER IF NOT EXISTS dataset_sync_updated AFTER UPDATE OF sync_enabled, sync_policy ON datasets
+WHEN OLD.sync_enabled IS NOT NEW.sync_enabled OR OLD.sync_type IS NOT NEW.sync_type
+    OR OLD.sync_policy IS NOT NEW.sync_policy
+BEGIN UPDATE sync_configuration_meta SET last_updated = strftime('%Y-%m-%d %H:%M:%f', 'now'); END;
 """
 
 # The auth service's own database (server/auth/pkg/database/migrations/0001_initial.go): users, groups
@@ -279,6 +299,38 @@ class Store:
                 (ns_id,),
             ).fetchall()
         return [dict(row) for row in rows]
+
+    def sync_configuration(self) -> tuple[datetime, list[dict[str, Any]]]:
+        """When the sync configuration last changed, and every sync row with the policies of its
+        namespace's sync-enabled datasets by root directory (database.go lines 312-344)."""
+        with self._tx() as db:
+            stamp = db.execute("SELECT last_updated FROM sync_configuration_meta").fetchone()[0]
+            rows = db.execute(
+                "SELECT s.source_namespace_id, n.name AS source_namespace, s.target_core_service, "
+                "s.target_namespace, s.sync_type FROM sync_configurations s "
+                "JOIN namespaces n ON n.id = s.source_namespace_id ORDER BY s.id"
+            ).fetchall()
+            policies: dict[int, dict[str, str]] = {}
+            for row in rows:
+                ns_id = row["source_namespace_id"]
+                if ns_id not in policies:
+                    found = db.execute(
+                        "SELECT root_directory, sync_policy FROM datasets "
+                        "WHERE namespace_id = ? AND sync_enabled ORDER BY id",
+                        (ns_id,),
+                    ).fetchall()
+                    policies[ns_id] = {d["root_directory"]: d["sync_policy"] for d in found}
+        last_updated = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+        return last_updated, [
+            {
+                "sync_type": row["sync_type"],
+                "source_namespace": row["source_namespace"],
+                "source_policies": dict(policies[row["source_namespace_id"]]),
+                "target_core_service": row["target_core_service"],
+                "target_namespace": row["target_namespace"],
+            }
+            for row in rows
+        ]
 
     def require_namespace(self, namespace: str) -> None:
         with self._tx() as db:
