@@ -1,7 +1,8 @@
 """Structural checks: the JSON Schema's verdicts, told as sentences at the right line.
 
 ``schemas/config.schema.json`` is the single source of the structural rules; this module
-only runs it and rephrases jsonschema's errors ("Additional properties are not allowed
+only runs it (compiled by ``schemacheck``, which reports what jsonschema would) and rephrases
+jsonschema's errors ("Additional properties are not allowed
 ('descripton' was unexpected)") into what a person needs: which key, where, what is allowed.
 """
 
@@ -29,11 +30,26 @@ _TYPE_WORDS = {
 
 @cache
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator
+    """The config schema compiled into closures (``schemacheck``), built once per process.
 
+    jsonschema itself is the fallback for a schema that uses a keyword the compiler does not
+    implement: slower, never wrong. ``tests/unit/test_schemacheck.py`` fails while the shipped
+    schema needs the fallback, so it is never taken unnoticed.
+    """
+    from hossctl.config.schemacheck import CompiledSchema, UnsupportedSchema
     from hossctl.schemas import load_schema
 
     schema = load_schema("config.schema.json")
+    try:
+        return CompiledSchema(schema)
+    except UnsupportedSchema:
+        return reference_validator(schema)
+
+
+def reference_validator(schema: dict[str, Any]) -> Any:
+    """jsonschema's validator for ``schema``: the reference the compiled one is tested against."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema)
 
 
