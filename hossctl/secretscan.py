@@ -22,6 +22,22 @@ def looks_like_token(text: str) -> bool:
     return _TOKEN.search(text) is not None
 
 
+# _TOKEN over bytes: it matches wherever _TOKEN matches the decoded text (bytes' \s is ASCII
+# only, so it matches more), which makes it a cheap test of a whole file.
+_TOKEN_BYTES = re.compile(_TOKEN.pattern.encode("ascii"))
+
+
+def may_hold_token(raw: bytes) -> bool:
+    """False when no key or value read from this YAML file can look like a token.
+
+    Without a backslash (no escape sequences), every string YAML reads is made of runs of the
+    file's text joined by spaces, line breaks or one quote, none of which a token contains: a
+    token in a value is then a token in the file. This saves the walk over every value of a
+    large config (0.1 s of 10,000 namespaces) when the file holds none.
+    """
+    return b"\\" in raw or _TOKEN_BYTES.search(raw) is not None
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """``text`` with every known secret, every part of one, and every token-looking run replaced.
 

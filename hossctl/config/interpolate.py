@@ -34,12 +34,24 @@ def interpolate(doc: Document, env: Mapping[str, str]) -> tuple[dict[str, Any], 
 
 
 def _walk(value: Any, path: PathKey, doc: Document, env: Mapping[str, str], out: Interpolated) -> Any:
+    """A copy of ``value`` with references replaced. A child's path is built only for a container
+    or a string holding ``${``: most values are neither, and a tuple per value was most of the cost."""
     if isinstance(value, str):
         return _substitute(value, path, doc, env, out) if "${" in value else value
     if isinstance(value, dict):
-        return {key: _walk(item, (*path, key), doc, env, out) for key, item in value.items()}
+        return {
+            key: _walk(item, (*path, key), doc, env, out)
+            if isinstance(item, dict | list) or (isinstance(item, str) and "${" in item)
+            else item
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_walk(item, (*path, i), doc, env, out) for i, item in enumerate(value)]
+        return [
+            _walk(item, (*path, i), doc, env, out)
+            if isinstance(item, dict | list) or (isinstance(item, str) and "${" in item)
+            else item
+            for i, item in enumerate(value)
+        ]
     return value
 
 

@@ -21,7 +21,7 @@ from hossctl.config.structure import check_structure
 from hossctl.config.yamlsource import MAX_BYTES, Document, PathKey, load_yaml
 from hossctl.errors import HossctlError
 from hossctl.plan.model import Config, Diagnostic
-from hossctl.secretscan import looks_like_token, redact
+from hossctl.secretscan import looks_like_token, may_hold_token, redact
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 _TOKEN_ADVICE = (
@@ -98,7 +98,7 @@ def load_config(paths: Sequence[str | Path], env: Mapping[str, str] | None = Non
         doc, found = load_yaml(display, data)
         diagnostics.extend(found)
         if doc is not None:
-            sources.append(_check_document(doc, environment, diagnostics))
+            sources.append(_check_document(doc, data, environment, diagnostics))
     config, semantic = build_config(sources)
     diagnostics.extend(semantic)
     order = {display: i for i, (display, _) in enumerate(files)}
@@ -146,13 +146,22 @@ def _read(display: str, path: str, diagnostics: list[Diagnostic]) -> bytes | Non
             return None
 
 
-def _check_document(doc: Document, env: Mapping[str, str], diagnostics: list[Diagnostic]) -> CheckedDocument:
+def _check_document(
+    doc: Document, raw: bytes, env: Mapping[str, str], diagnostics: list[Diagnostic]
+) -> CheckedDocument:
+    """Token scan, interpolation and schema for one file; ``raw`` is its bytes, which tell cheaply
+    when a stage has nothing to find (no token-like text, no ``${``; with no backslash, escape
+    sequences cannot make one)."""
     skip: set[PathKey] = set(doc.bad_paths)
-    skip |= _scan_tokens(doc, doc.data, None, diagnostics)
-    data, interpolated = interpolate(doc, env)
-    diagnostics.extend(interpolated.diagnostics)
-    skip |= interpolated.failed
-    skip |= _scan_tokens(doc, data, interpolated.changed - skip, diagnostics)
+    if may_hold_token(raw):
+        skip |= _scan_tokens(doc, doc.data, None, diagnostics)
+    if b"${" in raw or b"\\" in raw:
+        data, interpolated = interpolate(doc, env)
+        diagnostics.extend(interpolated.diagnostics)
+        skip |= interpolated.failed
+        skip |= _scan_tokens(doc, data, interpolated.changed - skip, diagnostics)
+    else:
+        data = doc.data
     structural, broken = check_structure(doc, data, skip)
     diagnostics.extend(structural)
     return CheckedDocument.of(doc, data, broken | skip)
