@@ -232,12 +232,31 @@ def _construct(tag: str, text: str) -> Any:
     return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, text))
 
 
+_PLAIN_MEMO: dict[str, tuple[Any, str | None] | None] = {}
+
+
 def _plain_value(text: str) -> tuple[Any, str | None] | None:
     """A plain scalar's (value, source text when the value is not a string), or None for a
-    scalar the fast path leaves to the general loader (a merge key's ``<<``, ``=``, a failure)."""
+    scalar the fast path leaves to the general loader (a merge key's ``<<``, ``=``, a failure).
+
+    Remembered (up to 4,096 texts at a time): configs repeat ``true``, ``duplex`` and the like.
+    """
+    known = _PLAIN_MEMO.get(text, _PLAIN_MEMO)
+    if known is not _PLAIN_MEMO:
+        return known  # type: ignore[return-value]
+    if len(_PLAIN_MEMO) >= 4096:
+        _PLAIN_MEMO.clear()
+    answer = _PLAIN_MEMO[text] = _resolve_plain(text)
+    return answer
+
+
+def _resolve_plain(text: str) -> tuple[Any, str | None] | None:
     tag = next((tag for tag, regexp in _IMPLICIT.get(text[:1], _NO_RESOLVERS) if regexp.match(text)), None)
     if tag is None:
         return text, None
+    decimal = len(text) < 70 and text.isascii() and text.isdigit() and (text[0] != "0" or text == "0")
+    if tag == _INT and decimal:
+        return int(text), text  # what construct_yaml_int makes of plain decimal digits, without its detour
     if tag == _NULL:
         return None, text
     if tag == _TIMESTAMP:
