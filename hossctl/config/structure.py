@@ -8,7 +8,6 @@ jsonschema's errors ("Additional properties are not allowed
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -103,6 +102,8 @@ def _field(rest: PathKey) -> str:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only a config with a mistake needs it: not paid at every start
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {quote(close[0])}?" if close else ""
 
