@@ -122,6 +122,17 @@ WORST: dict[str, Callable[[], str]] = {
     "namespaces missing a key": lambda: _fill(
         _ONE_SERVER, lambda i: f"      n{i}:\n        description: d\n        object_store: s\n", ""
     ),
+    # Under the node limit, an error on every other line: 440,000 unknown keys, 140,000
+    # namespaces without a bucket (and a shared-bucket warning each).
+    "440,000 unknown keys": lambda: (
+        _ONE_SERVER
+        + "      n:\n        description: d\n        object_store: s\n        bucket: b\n"
+        + "".join(f"        k{i}: 1\n" for i in range(440_000))
+    ),
+    "140,000 namespaces missing a key": lambda: (
+        _ONE_SERVER
+        + "".join(f"      n{i}:\n        description: d\n        object_store: s\n" for i in range(140_000))
+    ),
     # An anchor sends the file to the general loader (nodes first, then data).
     "anchor, then a flow list": lambda: _fill(
         "version: 1\nservers: {}\nx-b: &b [1]\nx-a: [", lambda i: "1", "]\n", ","
@@ -263,7 +274,7 @@ def main() -> None:
                 seconds, rss, code, line = _child(["-m", "hossctl", "validate", "-f", str(path)], ROOT)
                 ratio = seconds / floor_here
                 print(
-                    f"  {name:<26} {os.path.getsize(path) / MIB:5.1f} MiB  {seconds:6.2f} s  "
+                    f"  {name:<32} {os.path.getsize(path) / MIB:5.1f} MiB  {seconds:6.2f} s  "
                     f"{ratio:6.0f}x bare  peak {rss:5.0f} MiB  exit {code}: {line[:110]}"
                 )
                 if not worst[2] or ratio > worst[0] / worst[1]:
