@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from hossctl import __version__
 from hossctl.errors import HossctlError, Terminated
 from hossctl.sanitize import printable
+
+if TYPE_CHECKING:
+    from hossctl.plan.changes import PlanOptions
 
 DEFAULT_CONFIG = "hoss.yaml"
 
@@ -222,6 +225,35 @@ def _no_target_check_option(func: Any) -> Any:
     )(func)
 
 
+def _drift_option(func: Any) -> Any:
+    """--no-drift, for every command that plans (plan, apply, rehearse)."""
+    return click.option(
+        "--no-drift",
+        is_flag=True,
+        help="Skip the dataset sync drift warnings: read datasets only where a change, a check or a "
+        "datasets block needs them (one request per namespace fewer).",
+    )(func)
+
+
+def _plan_options(
+    no_target_check: bool,
+    allow_mass_delete: bool,
+    delete_threshold: int | None,
+    targets: tuple[str, ...],
+    no_drift: bool,
+) -> PlanOptions:
+    """The options of ``_no_target_check_option``, ``_mass_delete_options`` and ``_drift_option``."""
+    from hossctl.plan.changes import PlanOptions
+
+    return PlanOptions(
+        target_check=not no_target_check,
+        allow_mass_delete=allow_mass_delete,
+        delete_threshold=delete_threshold,
+        targets=targets,
+        drift=not no_drift,
+    )
+
+
 def _timeout_option(func: Any) -> Any:
     return click.option(
         "--timeout",
@@ -348,6 +380,7 @@ def export(
 @_ca_bundle_option
 @_no_target_check_option
 @_mass_delete_options
+@_drift_option
 @_timeout_option
 @click.pass_context
 def apply(
@@ -362,6 +395,7 @@ def apply(
     allow_mass_delete: bool,
     delete_threshold: int | None,
     targets: tuple[str, ...],
+    no_drift: bool,
     timeout: float,
 ) -> None:
     """Apply the config (after showing the plan and asking), or a PLANFILE saved by `plan --out`.
@@ -369,19 +403,13 @@ def apply(
     A PLANFILE is applied only if the config (-f, default hoss.yaml) still plans to exactly it.
     """
     from hossctl.commands.apply import ApplyOptions, apply_config, apply_planfile
-    from hossctl.plan.changes import PlanOptions
 
     options = ApplyOptions(
         auto_approve=auto_approve,
         json=as_json,
         parallelism=parallelism,
         ca_bundle=ca_bundle,
-        plan_options=PlanOptions(
-            target_check=not no_target_check,
-            allow_mass_delete=allow_mass_delete,
-            delete_threshold=delete_threshold,
-            targets=targets,
-        ),
+        plan_options=_plan_options(no_target_check, allow_mass_delete, delete_threshold, targets, no_drift),
         timeout=timeout,
     )
     if planfile is not None:
@@ -406,6 +434,7 @@ def apply(
 @_no_target_check_option
 @_ca_bundle_option
 @_mass_delete_options
+@_drift_option
 @_timeout_option
 @click.pass_context
 def plan(
@@ -421,12 +450,12 @@ def plan(
     allow_mass_delete: bool,
     delete_threshold: int | None,
     targets: tuple[str, ...],
+    no_drift: bool,
     timeout: float,
 ) -> None:
     """Read the live servers, diff them against the config and show the changes and safety checks."""
     from hossctl.commands.plan import plan_command
     from hossctl.live.client import ClientOptions
-    from hossctl.plan.changes import PlanOptions
 
     code = plan_command(
         _config_paths(files),
@@ -435,12 +464,7 @@ def plan(
         out=out,
         detailed_exitcode=detailed_exitcode,
         parallelism=parallelism,
-        options=PlanOptions(
-            target_check=not no_target_check,
-            allow_mass_delete=allow_mass_delete,
-            delete_threshold=delete_threshold,
-            targets=targets,
-        ),
+        options=_plan_options(no_target_check, allow_mass_delete, delete_threshold, targets, no_drift),
         client_options=ClientOptions(ca_bundle=ca_bundle, timeout=timeout, connections=parallelism),
     )
     ctx.exit(code)
@@ -459,6 +483,7 @@ def plan(
 @_ca_bundle_option
 @_no_target_check_option
 @_mass_delete_options
+@_drift_option
 @_timeout_option
 def rehearse(
     files: tuple[str, ...],
@@ -468,6 +493,7 @@ def rehearse(
     allow_mass_delete: bool,
     delete_threshold: int | None,
     targets: tuple[str, ...],
+    no_drift: bool,
     timeout: float,
 ) -> None:
     """Apply the config to sandbox copies of the live servers, then plan again; production is only read.
@@ -476,14 +502,8 @@ def rehearse(
     """
     from hossctl.commands.rehearse import rehearse_command
     from hossctl.live.client import ClientOptions
-    from hossctl.plan.changes import PlanOptions
 
-    options = PlanOptions(
-        target_check=not no_target_check,
-        allow_mass_delete=allow_mass_delete,
-        delete_threshold=delete_threshold,
-        targets=targets,
-    )
+    options = _plan_options(no_target_check, allow_mass_delete, delete_threshold, targets, no_drift)
     client_options = ClientOptions(ca_bundle=ca_bundle, timeout=timeout, connections=parallelism)
     code = rehearse_command(
         _config_paths(files), options=options, client_options=client_options, parallelism=parallelism

@@ -85,9 +85,18 @@ async def compute_plan(
     await require_admin_role(clients, _managing_datasets(config), why="manage dataset sync")
     notes: list[str] = []
     everything: set[tuple[str, str]] = set()
+    managed = {
+        (server.key, ns.name)
+        for server in config.servers
+        for ns in server.namespaces
+        if ns.ensure == "present" and ns.datasets.managed
+    }
     for key, state in sorted(snapshot.servers.items()):
         client = clients.get(key)
         if client is None:
+            continue
+        if not options.drift:  # only what the plan itself rests on
+            everything.update(ref for ref in managed if ref[0] == key and ref[1] in state.namespaces)
             continue
         role = await client.role()
         if role in ADMIN_ROLES:

@@ -191,8 +191,12 @@ def _scan_tokens(
         elif isinstance(value, list):
             stack.extend(((*path, i), item) for i, item in enumerate(value))
         elif isinstance(value, str) and (only is None or path in only) and looks_like_token(value):
-            if path[-1:] == ("pat_env",):
-                what = "pat_env names the environment variable that holds the token, not the token itself"
+            if path[-1:] in (("pat_env",), ("service_secret_env",)):
+                secret = "token" if path[-1] == "pat_env" else "secret"
+                what = (
+                    f"{path[-1]} names the environment variable that holds the {secret}, "
+                    f"not the {secret} itself"
+                )
             elif only is not None:
                 what = f"this value, with its variables replaced, looks like a token; {_TOKEN_ADVICE}"
             else:

@@ -28,7 +28,9 @@ from hossctl.plan.model import (
 )
 from hossctl.urls import CORE_PATH, InvalidURL, normalise_core_url
 
-_SERVER_FIELDS = ("url", "pat_env", "prune", "delete_threshold", "auth_url", "allow_insecure_http")
+_SERVER_FIELDS = (
+    "url", "pat_env", "prune", "delete_threshold", "auth_url", "allow_insecure_http", "service_secret_env"
+)
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class _ConfigBuilder:
             threshold = decl.fields.get("delete_threshold", (DEFAULT_DELETE_THRESHOLD, None))[0]
             auth_url = self._auth_url(decl)
             insecure = decl.fields.get("allow_insecure_http", (False, None))[0]
+            service_env = decl.fields.get("service_secret_env", (None, None))[0]
             servers.append(
                 Server(
                     key=key,
@@ -180,6 +183,7 @@ class _ConfigBuilder:
                     delete_threshold=int(threshold),
                     auth_url=auth_url,
                     allow_insecure_http=bool(insecure),
+                    service_secret_env=None if service_env is None else str(service_env),
                 )
             )
         config = Config(servers=tuple(servers))

@@ -246,9 +246,9 @@ def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic
         message = _name_message("target namespace", str(instance))
     elif field == "url" and validator in ("pattern", "minLength"):
         message = f"'url' must be an http:// or https:// URL, not {show(instance)}"
-    elif field == "pat_env" and validator == "pattern":
+    elif field in ("pat_env", "service_secret_env") and validator == "pattern":
         message = (
-            f"'pat_env' must name an environment variable (letters, digits and '_'), not {show(instance)}"
+            f"'{field}' must name an environment variable (letters, digits and '_'), not {show(instance)}"
         )
     elif validator in ("minLength", "pattern") and isinstance(instance, str) and not instance.strip():
         message = f"{subject} must not be empty"

@@ -194,7 +194,11 @@ class TokenSource:
         pat_env: str,
         auth_url: Callable[[], Awaitable[str]],
         clock: Callable[[], float] = time.time,
+        service: bool = False,
     ) -> None:
+        # ``service``: the credential is a service account secret, exchanged at
+        # ``sat/exchange/jwt`` instead of ``pat/exchange/jwt`` (docs/hoss-server.md §2.1).
+        self.service = service
         self.server = server
         self.base_url = base_url
         self.pat_env = pat_env
@@ -220,6 +224,8 @@ class TokenSource:
     @property
     def credential(self) -> str:
         """What the credential is, for messages: never its value."""
+        if self._pat and self.service:
+            return f"the service secret in ${self.pat_env}"
         if self._pat:
             return f"the personal access token in ${self.pat_env}"
         return f"the JWT in ${JWT_ENV}"
@@ -276,7 +282,7 @@ class TokenSource:
         return AuthenticationError(redact(message, self.secrets), server=self.server)
 
     async def _exchange(self, pat: str) -> str:
-        url = (await self._auth_url()) + "/pat/exchange/jwt"
+        url = (await self._auth_url()) + ("/sat/exchange/jwt" if self.service else "/pat/exchange/jwt")
         received_at = self._clock()
         try:
             answer = await self._transport.send("POST", url, bearer=pat, retry="idempotent")
@@ -289,7 +295,7 @@ class TokenSource:
         if answer.status == 401:
             raise self._fail(
                 f"server '{self.server}' rejected {self.credential} (401 from {url}): check that the "
-                f"variable holds a valid PAT for {self.base_url}"
+                f"variable holds a valid {'service secret' if self.service else 'PAT'} for {self.base_url}"
             )
         if answer.status not in (200, 201):
             hint = (

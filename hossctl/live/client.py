@@ -157,10 +157,17 @@ class Endpoint:
     pat_env: str = "HOSS_PAT"
     auth_url: str | None = None
     allow_insecure_http: bool = False
+    service_secret_env: str | None = None
 
 
 def endpoint_of(server: Server) -> Endpoint:
-    return Endpoint(server.key, server.url, server.pat_env, server.auth_url, server.allow_insecure_http)
+    return Endpoint(
+        server.key, server.url, server.pat_env, server.auth_url, server.allow_insecure_http,
+        server.service_secret_env,
+    )
+
+
+SERVICE_SECRET_PATTERN = re.compile(r"hsvc_[A-Za-z0-9]+")
 
 
 class HossClient:
@@ -185,6 +192,8 @@ class HossClient:
         backoff_base: float | None = None,
         backoff_cap: float | None = None,
         clock: Callable[[], float] = time.time,
+        service_secret: str | None = None,
+        service_secret_env: str = "",
     ) -> None:
         self.server = server
         try:
@@ -219,6 +228,21 @@ class HossClient:
             auth_url=self._auth_url,
             clock=clock,
         )
+        # A service secret serves one request only: the one-request read of every sync row. It
+        # never lists datasets (the service account sees none of them, §8.1) and never writes.
+        self.service_tokens: TokenSource | None = None
+        if service_secret is not None:
+            self.service_tokens = TokenSource(
+                server=server,
+                base_url=self.base_url,
+                transport=self.transport,
+                pat=service_secret,
+                jwt_token=None,
+                pat_env=service_secret_env,
+                auth_url=self._auth_url,
+                clock=clock,
+                service=True,
+            )
         self._discover: Mapping[str, Any] | None = None
         self._discover_lock = asyncio.Lock()
 
@@ -240,7 +264,8 @@ class HossClient:
     # -- errors -------------------------------------------------------------------------------
 
     def _clean(self, message: str) -> str:
-        return redact(message, self.tokens.secrets)
+        secrets = self.tokens.secrets + (self.service_tokens.secrets if self.service_tokens else ())
+        return redact(message, secrets)
 
     def _unreachable(self, method: str, url: str, failure: TransportFailure) -> ServerUnreachableError:
         fix = (
@@ -351,21 +376,23 @@ class HossClient:
         json_body: Any = None,
         retry: Retry = "idempotent",
         allow_404: bool = False,
+        tokens: TokenSource | None = None,
     ) -> Answer | None:
         """An authenticated core call; raises the right error unless the status is expected."""
         await self.discover()
         url = f"{self.core_url}/{path}"
+        source = tokens or self.tokens
         reauthenticated = False
         while True:
-            bearer = await self.tokens.bearer()
+            bearer = await source.bearer()
             answer = await self._send(
                 method, url, params=params, json_body=json_body, bearer=bearer, retry=retry
             )
             expired = answer.status == 401 and not answer.body.strip()
-            if expired and self.tokens.uses_pat and not reauthenticated:
+            if expired and source.uses_pat and not reauthenticated:
                 # The token may have expired in flight: exchange once more and retry.
                 reauthenticated = True
-                self.tokens.invalidate()
+                source.invalidate()
                 continue
             break
         shown = with_query(url, params)
@@ -447,10 +474,10 @@ class HossClient:
 
     async def _get(
         self, path: str, parse: Callable[[Any], T], *, params: Mapping[str, int] | None = None,
-        allow_404: bool = False,
+        allow_404: bool = False, tokens: TokenSource | None = None,
     ) -> tuple[bytes, T] | None:
         """GET a JSON endpoint: the raw body and ``parse(body)``, or None for an allowed 404."""
-        answer = await self._core("GET", path, params=params, allow_404=allow_404)
+        answer = await self._core("GET", path, params=params, allow_404=allow_404, tokens=tokens)
         if answer is None:
             return None
         url = with_query(f"{self.core_url}/{path}", params)
@@ -557,6 +584,24 @@ class HossClient:
         }
         await self._core("DELETE", self._sync_path(namespace), expected=(200, 204), json_body=body)
 
+    @property
+    def reads_sync_configuration(self) -> bool:
+        """Whether this client holds a service secret for the one-request read of every sync row."""
+        return self.service_tokens is not None
+
+    async def sync_configuration(self) -> dict[str, tuple[LiveSyncTarget, ...]]:
+        """Every sync row of the server, by source namespace, in one request (§7.5).
+
+        ``GET /configuration/sync`` answers only to a service account, so it goes with the
+        service token; a namespace without rows is absent from the answer.
+        """
+        assert self.service_tokens is not None
+        got = await self._get(
+            core_path("configuration", "sync"), wire.sync_configuration, tokens=self.service_tokens
+        )
+        assert got is not None
+        return got[1]
+
     async def user_sync(self) -> None:
         await self._core("PUT", core_path("user", "sync"), expected=(200, 204))
 
@@ -640,6 +685,7 @@ def client_from(
 ) -> HossClient:
     """A client whose credential comes from ``$pat_env``, else ``$HOSS_JWT``."""
     pat = os.environ.get(endpoint.pat_env, "").strip() or None
+    service_secret = _service_secret(endpoint)
     jwt = None if pat else (os.environ.get(JWT_ENV, "").strip() or None)
     if pat is None and jwt is None:
         raise AuthenticationError(
@@ -660,7 +706,25 @@ def client_from(
         connections=connections,
         budget=budget,
         large_body_slot=large_body_slot,
+        service_secret=service_secret,
+        service_secret_env=endpoint.service_secret_env or "",
     )
+
+
+def _service_secret(endpoint: Endpoint) -> str | None:
+    """The service secret from ``$service_secret_env``; None when none is configured or set (the
+    read then falls back to one request per namespace)."""
+    if endpoint.service_secret_env is None:
+        return None
+    secret = os.environ.get(endpoint.service_secret_env, "").strip() or None
+    if secret is not None and not SERVICE_SECRET_PATTERN.fullmatch(secret):
+        raise AuthenticationError(
+            f"${endpoint.service_secret_env} for server '{endpoint.key}' does not hold a service secret "
+            "(hsvc_ followed by letters and digits): set it to the server's SERVICE_AUTH_SECRET, or unset "
+            "it to read sync rows one namespace at a time",
+            server=endpoint.key,
+        )
+    return secret
 
 
 @dataclass(frozen=True)

@@ -108,8 +108,16 @@ async def _read_server(
                 progress.advance()
 
     names = list(by_name)
-    progress.expect(sum(1 for name in names if is_addressable(name)))
-    syncs = await asyncio.gather(*(sync_of(name) for name in names))
+    syncs: list[tuple[LiveSyncTarget, ...] | None]
+    if client.reads_sync_configuration:
+        # One request for every row (§7.5) instead of one per namespace; a namespace without
+        # rows is absent from the answer.
+        progress.expect(1)
+        rows = await _counted(client.sync_configuration(), progress)
+        syncs = [rows.get(name, ()) for name in names]
+    else:
+        progress.expect(sum(1 for name in names if is_addressable(name)))
+        syncs = list(await asyncio.gather(*(sync_of(name) for name in names)))
     namespaces = {
         name: replace(by_name[name], sync=_sorted_targets(sync))
         for name, sync in zip(names, syncs, strict=True)

@@ -136,6 +136,25 @@ def dataset(value: object, subject: str = "the dataset") -> LiveDataset:
     )
 
 
+def sync_configuration_row(
+    value: object, subject: str = "the sync configuration"
+) -> tuple[str, LiveSyncTarget]:
+    """An item of ``GET /configuration/sync`` (§7.5): its source namespace and its row.
+
+    ``source_policies`` is checked for shape (an object of strings) but not kept: dataset sync
+    state is read from the dataset lists, which also carry the type.
+    """
+    record = _object(value, subject)
+    source = _string(record, "source_namespace", subject)
+    _string(record, "source_core_service", subject)
+    policies = _field(record, "source_policies", subject)
+    if policies is not None and not (
+        isinstance(policies, dict) and all(isinstance(v, str) for v in policies.values())
+    ):
+        raise MalformedAnswer(f"{subject} has 'source_policies' {shown(policies)}, not an object of strings")
+    return source, sync_target(record, subject)
+
+
 def object_store_name(value: object, subject: str = "the object store") -> str:
     """The name of an object store record (§5); nothing else of it is used."""
     return _string(_object(value, subject), "name", subject)
@@ -165,6 +184,15 @@ def sync_enabled(body: object) -> bool:
     if not isinstance(body, bool):
         raise MalformedAnswer(f"the dataset's sync state is {shown(body)}, not true or false")
     return body
+
+
+def sync_configuration(body: object) -> dict[str, tuple[LiveSyncTarget, ...]]:
+    """``GET /configuration/sync``: every sync row of the server, by source namespace. The real
+    server sends ``[]`` when there are none; ``null`` is not trusted as none."""
+    out: dict[str, list[LiveSyncTarget]] = {}
+    for source, row in _items(body, sync_configuration_row, null_is_empty=False, what="sync configuration"):
+        out.setdefault(source, []).append(row)
+    return {name: tuple(rows) for name, rows in out.items()}
 
 
 def datasets(body: object) -> tuple[LiveDataset, ...]:

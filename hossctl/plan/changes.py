@@ -64,6 +64,9 @@ class PlanOptions:
     delete_threshold: int | None = None
     # ``--target SERVER[/NAMESPACE]``: plan only these and what they depend on.
     targets: tuple[str, ...] = ()
+    # ``--no-drift`` turns this off: datasets are then read only where a change, a check or a
+    # managed datasets block needs them, and live drift is not reported.
+    drift: bool = True
 
 
 # Why a change is in the plan: a closed set, so that tools (and the checks) can act on it;

@@ -215,7 +215,7 @@ class _Checker:
                 end = _level(self.rows_after(ref))
                 if managed and declared is not None:
                     self.check_declared_datasets(ref, declared.datasets.sync, end)
-                if live.datasets is not None:
+                if live.datasets is not None and self.options.drift:
                     self.check_drift(ref, live, end, declared.datasets if managed and declared else None)
 
     def where_ref(self, ref: NsRef) -> str:

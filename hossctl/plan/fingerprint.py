@@ -6,7 +6,9 @@ the servers, recomputes the digests for the same changes and compares. Keys:
 
 * ``namespace:<server>/<name>`` for every (server, namespace) a change touches, including
   the target namespaces of ``enable_sync`` on managed servers: existence, attributes,
-  sorted sync rows and, when they were read, datasets;
+  sorted sync rows and, where a change rests on them (a delete, a target removal or
+  downgrade, a dataset sync change), the datasets. Datasets read only for drift warnings
+  are left out, so ``--no-drift`` does not change a plan's facts;
 * ``object_stores:<server>`` for every server a change touches.
 """
 
@@ -18,7 +20,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from hossctl.plan.changes import Change
+from hossctl.plan.changes import DATASET_ACTIONS, Change
+from hossctl.plan.checks import dataset_reads_needed
 from hossctl.plan.model import Config
 from hossctl.plan.snapshot import LiveNamespace, Snapshot
 
@@ -28,7 +31,7 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _namespace_fact(live: LiveNamespace | None) -> Any:
+def _namespace_fact(live: LiveNamespace | None, with_datasets: bool) -> Any:
     if live is None:
         return {"exists": False}
     return {
@@ -38,7 +41,7 @@ def _namespace_fact(live: LiveNamespace | None) -> Any:
         "bucket": live.bucket,
         "sync": sorted([r.target_core_service, r.target_namespace, r.sync_type] for r in live.sync),
         "datasets": None
-        if live.datasets is None
+        if live.datasets is None or not with_datasets
         else sorted(
             [d.name, d.sync_enabled, d.sync_type, d.delete_status, d.sync_policy] for d in live.datasets
         ),
@@ -48,6 +51,9 @@ def _namespace_fact(live: LiveNamespace | None) -> Any:
 def facts_for(changes: Sequence[Change], snapshot: Snapshot) -> dict[str, str]:
     """Fact key -> digest, for every live fact the changes rest on (sorted by key)."""
     touched: set[tuple[str, str]] = set()
+    resting = set(dataset_reads_needed(changes)) | {
+        (c.server, c.namespace) for c in changes if c.action in DATASET_ACTIONS
+    }
     for c in changes:
         touched.add((c.server, c.namespace))
         if c.action == "enable_sync" and c.target_server is not None and c.target_namespace is not None:
@@ -60,7 +66,7 @@ def facts_for(changes: Sequence[Change], snapshot: Snapshot) -> dict[str, str]:
     for server, name in sorted(touched):
         state = snapshot.server(server)
         live = None if state is None else state.namespace(name)
-        facts[f"namespace:{server}/{name}"] = _digest(_namespace_fact(live))
+        facts[f"namespace:{server}/{name}"] = _digest(_namespace_fact(live, (server, name) in resting))
     return dict(sorted(facts.items()))
 
 

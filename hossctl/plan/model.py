@@ -110,6 +110,9 @@ class Server:
     auth_url: str | None = None
     # Plain http to a host that is not this machine carries the PAT unencrypted: opt-in only.
     allow_insecure_http: bool = False
+    # The variable holding a service account secret (hsvc_…), used only for the one-request read
+    # of every sync row (docs/hoss-server.md §7.5); None: one sync read per namespace.
+    service_secret_env: str | None = None
 
     def namespace(self, name: str) -> Namespace | None:
         for ns in self.namespaces:

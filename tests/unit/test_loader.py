@@ -211,7 +211,8 @@ ERROR_CASES: list[tuple[str, str | bytes, dict[str, str], list[tuple[str, str]]]
             (
                 "5:5",
                 "unknown key 'prun' in server 'lab'; did you mean 'prune'? "
-                "(allowed: allow_insecure_http, auth_url, delete_threshold, namespaces, pat_env, prune, url)",
+                "(allowed: allow_insecure_http, auth_url, delete_threshold, namespaces, pat_env, prune, "
+                "service_secret_env, url)",
             )
         ],
     ),
@@ -224,7 +225,7 @@ ERROR_CASES: list[tuple[str, str | bytes, dict[str, str], list[tuple[str, str]]]
                 "5:5",
                 "unknown key 'token_env' in server 'lab'; did you mean 'pat_env'? "
                 "(allowed: allow_insecure_http, auth_url, delete_threshold, namespaces, pat_env, "
-                "prune, url); tokens never go in the config",
+                "prune, service_secret_env, url); tokens never go in the config",
             )
         ],
     ),
@@ -1136,7 +1137,8 @@ def test_validate_reports_every_error_with_file_line_column(
     assert result.stderr.splitlines() == [
         "conf/a.yaml:1:10: 'version' must be 1, not 2 (1 is the only config format version)",
         "conf/a.yaml:5:5: unknown key 'prun' in server 'lab'; did you mean 'prune'? "
-        "(allowed: allow_insecure_http, auth_url, delete_threshold, namespaces, pat_env, prune, url)",
+        "(allowed: allow_insecure_http, auth_url, delete_threshold, namespaces, pat_env, prune, "
+        "service_secret_env, url)",
         "2 errors in the config.",
     ]
 
