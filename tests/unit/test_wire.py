@@ -58,6 +58,28 @@ def test_the_real_shapes_are_read_exactly() -> None:
     assert wire.id_token({"access_token": "a", "refresh_token": "r", "id_token": "i"}) == "i"
 
 
+CONFIG = {
+    "sync_type": "duplex",
+    "source_core_service": "https://onprem.example.org/core/v1",
+    "source_namespace": "raw",
+    "source_policies": {"ds1/": '{"Version":"1","Statements":[]}'},
+    "target_core_service": "https://cloud.example.org/core/v1",
+    "target_namespace": "mirror",
+}
+
+
+def test_the_sync_configuration_is_read_by_source_namespace() -> None:
+    second = {**CONFIG, "target_namespace": "other", "sync_type": "simplex", "source_policies": {}}
+    assert wire.sync_configuration([CONFIG, second, {**CONFIG, "source_namespace": "b"}]) == {
+        "raw": (
+            LiveSyncTarget("https://cloud.example.org/core/v1", "mirror", "duplex"),
+            LiveSyncTarget("https://cloud.example.org/core/v1", "other", "simplex"),
+        ),
+        "b": (LiveSyncTarget("https://cloud.example.org/core/v1", "mirror", "duplex"),),
+    }
+    assert wire.sync_configuration([]) == {}
+
+
 @pytest.mark.parametrize("status", wire.DELETE_STATUSES)
 def test_every_delete_state_counts(status: str) -> None:
     assert wire.dataset(_with(DS, delete_status=status)).delete_status == status
@@ -121,6 +143,17 @@ BAD: list[tuple[str, Parse, Any, str]] = [
     ("ds: lower-case delete state", wire.datasets, [_with(DS, delete_status="scheduled")],
      "item 0 has 'delete_status' \"scheduled\", not one of NOT_SCHEDULED, SCHEDULED, IN_PROGRESS, ERROR"),
     ("ds: no delete state", wire.datasets, [_with(DS, delete_status=...)], "item 0 has no 'delete_status'"),
+    ("ds: policy null", wire.datasets, [_with(DS, sync_policy=None)],
+     "item 0 has 'sync_policy' null, not a string"),
+    # configuration/sync
+    ("config: null", wire.sync_configuration, None,
+     "the answer is null, not a list (an empty sync configuration is [])"),
+    ("config: no source namespace", wire.sync_configuration, [_with(CONFIG, source_namespace=...)],
+     "item 0 has no 'source_namespace'"),
+    ("config: policies a list", wire.sync_configuration, [_with(CONFIG, source_policies=["x"])],
+     "item 0 has 'source_policies' [\"x\"], not an object of strings"),
+    ("config: row without type", wire.sync_configuration, [_with(CONFIG, sync_type=...)],
+     "item 0 has no 'sync_type'"),
     # discover and token answers
     ("discover: a list", wire.discover, [], "the answer is [], not an object"),
     ("token: not an object", wire.id_token, ["eyJ.secret"], "the answer is not an object"),
