@@ -1,3 +1,3 @@
-from hossctl.cli import main
+from hossctl.launch import main
 
 main()
