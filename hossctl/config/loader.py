@@ -17,7 +17,7 @@ from typing import Any
 
 from hossctl.config.interpolate import interpolate
 from hossctl.config.semantics import CheckedDocument, build_config
-from hossctl.config.structure import check_structure
+from hossctl.config.structure import MAX_STRUCTURAL_PROBLEMS, check_structure
 from hossctl.config.yamlsource import MAX_BYTES, Document, PathKey, load_yaml
 from hossctl.errors import HossctlError
 from hossctl.plan.model import Config, Diagnostic
@@ -90,6 +90,7 @@ def load_config(paths: Sequence[str | Path], env: Mapping[str, str] | None = Non
     environment: Mapping[str, str] = os.environ if env is None else env
     diagnostics: list[Diagnostic] = []
     sources: list[CheckedDocument] = []
+    unfinished = False
     files = _config_files(paths, diagnostics)
     for display, real in files:
         data = _read(display, real, diagnostics)
@@ -98,8 +99,13 @@ def load_config(paths: Sequence[str | Path], env: Mapping[str, str] | None = Non
         doc, found = load_yaml(display, data)
         diagnostics.extend(found)
         if doc is not None:
-            sources.append(_check_document(doc, data, environment, diagnostics))
-    config, semantic = build_config(sources)
+            try:
+                sources.append(_check_document(doc, data, environment, diagnostics))
+            except _Unfinished:
+                unfinished = True
+    # The merge and semantic checks trust the schema stage's list of broken paths: after a file
+    # whose check stopped early they cannot run, and the config is invalid anyway.
+    config, semantic = (None, []) if unfinished else build_config(sources)
     diagnostics.extend(semantic)
     order = {display: i for i, (display, _) in enumerate(files)}
     diagnostics.sort(
@@ -113,7 +119,7 @@ def load_config(paths: Sequence[str | Path], env: Mapping[str, str] | None = Non
     diagnostics = [
         replace(d, message=redact(d.message)) if looks_like_token(d.message) else d for d in diagnostics
     ]
-    if any(d.severity == "error" for d in diagnostics):
+    if config is None or any(d.severity == "error" for d in diagnostics):
         raise ConfigError(diagnostics)
     return Config(
         servers=config.servers,
@@ -162,9 +168,23 @@ def _check_document(
         skip |= _scan_tokens(doc, data, interpolated.changed - skip, diagnostics)
     else:
         data = doc.data
-    structural, broken = check_structure(doc, data, skip)
+    structural, broken, complete = check_structure(doc, data, skip)
     diagnostics.extend(structural)
+    if not complete:
+        diagnostics.append(
+            Diagnostic(
+                f"{doc.file}: more than {MAX_STRUCTURAL_PROBLEMS} problems against the schema; the first "
+                f"{MAX_STRUCTURAL_PROBLEMS} are listed and the file was not checked further: fix those "
+                "(they are often one mistake repeated) and validate again",
+                rule="schema",
+            )
+        )
+        raise _Unfinished()
     return CheckedDocument.of(doc, data, broken | skip)
+
+
+class _Unfinished(Exception):
+    """A file's check stopped early: its broken paths are unknown, so nothing may build on it."""
 
 
 def _scan_tokens(

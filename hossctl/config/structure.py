@@ -133,10 +133,18 @@ def _name_message(kind: str, name: str) -> str:
     )
 
 
+# A file with more schema errors than this is not worth listing in full: a 10 MiB file can hold
+# hundreds of thousands, and building each message (with its did-you-mean search) would take
+# tens of seconds. The first ones are listed and the check stops there.
+MAX_STRUCTURAL_PROBLEMS = 1000
+
+
 def check_structure(
     doc: Document, data: dict[str, Any], skip: set[PathKey]
-) -> tuple[list[Diagnostic], set[PathKey]]:
-    """Diagnostics for schema violations, and the paths found broken (for later stages to skip).
+) -> tuple[list[Diagnostic], set[PathKey], bool]:
+    """Diagnostics for schema violations, the paths found broken (for later stages to skip), and
+    whether the check went through the whole document (False: it stopped at
+    ``MAX_STRUCTURAL_PROBLEMS``, and the broken paths are incomplete).
 
     Errors at or below a path in ``skip`` were already reported another way and are dropped.
     """
@@ -144,6 +152,8 @@ def check_structure(
     broken: set[PathKey] = set()
     seen: set[tuple[str, str]] = set()
     for error in _validator().iter_errors(data):
+        if len(diagnostics) >= MAX_STRUCTURAL_PROBLEMS:
+            return diagnostics, broken, False
         path: PathKey = tuple(error.absolute_path)
         if any(path[:i] in skip for i in range(len(path) + 1)):
             continue
@@ -155,7 +165,7 @@ def check_structure(
                 seen.add(key)
                 diagnostics.append(diagnostic)
             broken.add(bad_path)
-    return diagnostics, broken
+    return diagnostics, broken, True
 
 
 def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic, PathKey]]:

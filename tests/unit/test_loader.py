@@ -1182,3 +1182,19 @@ def test_the_datasets_block_becomes_the_model(tmp_path: Path) -> None:
     assert load_config([str(tmp_path / "hoss.yaml")]).servers[0].namespaces[0].datasets.sync == "off"
     write(tmp_path, {"hoss.yaml": ns(BASIC)})
     assert not load_config([str(tmp_path / "hoss.yaml")]).servers[0].namespaces[0].datasets.managed
+
+
+def test_a_file_with_thousands_of_schema_errors_lists_the_first_thousand_and_stops(tmp_path: Path) -> None:
+    from hossctl.config.structure import MAX_STRUCTURAL_PROBLEMS
+
+    body = "".join(f"      n{i}:\n        description: d\n        colour{i}: red\n" for i in range(1500))
+    text = "version: 1\nservers:\n  lab:\n    url: https://l.example.org\n    namespaces:\n" + body
+    diagnostics = errors_of(tmp_path, {"hoss.yaml": text}, {})
+    assert {d.rule for d in diagnostics} == {"schema"}  # the semantic stage did not run on it
+    assert any("unknown key 'colour0'" in d.message for d in diagnostics)
+    assert str(diagnostics[0]) == (
+        f"{tmp_path / 'hoss.yaml'}: more than {MAX_STRUCTURAL_PROBLEMS} problems against the schema; the "
+        f"first {MAX_STRUCTURAL_PROBLEMS} are listed and the file was not checked further: fix those (they "
+        "are often one mistake repeated) and validate again"
+    )
+    assert len(diagnostics) == MAX_STRUCTURAL_PROBLEMS + 1
