@@ -152,23 +152,26 @@ def check_structure(
     broken: set[PathKey] = set()
     seen: set[tuple[str, str]] = set()
     for error in _validator().iter_errors(data):
-        if len(diagnostics) >= MAX_STRUCTURAL_PROBLEMS:
-            return diagnostics, broken, False
         path: PathKey = tuple(error.absolute_path)
         if any(path[:i] in skip for i in range(len(path) + 1)):
             continue
-        for diagnostic, bad_path in _rephrase(error, doc, path):
+        room = MAX_STRUCTURAL_PROBLEMS - len(diagnostics)
+        for diagnostic, bad_path in _rephrase(error, doc, path, room):
             if bad_path in skip:
                 continue
             key = (str(diagnostic.position), diagnostic.message)
             if key not in seen:
+                if len(diagnostics) == MAX_STRUCTURAL_PROBLEMS:
+                    return diagnostics, broken, False  # one more than the cap: stop here
                 seen.add(key)
                 diagnostics.append(diagnostic)
             broken.add(bad_path)
     return diagnostics, broken, True
 
 
-def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic, PathKey]]:
+def _rephrase(error: Any, doc: Document, path: PathKey, room: int) -> list[tuple[Diagnostic, PathKey]]:
+    """What one schema error means, in diagnostics; one error can stand for many unknown keys, of
+    which at most ``room`` + 1 are described (one more than fits says that there are more)."""
     validator: str = error.validator
     schema_path = list(error.absolute_schema_path)
     instance = error.instance
@@ -191,10 +194,12 @@ def _rephrase(error: Any, doc: Document, path: PathKey) -> list[tuple[Diagnostic
     if validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
-        results = []
+        results: list[tuple[Diagnostic, PathKey]] = []
         for key in instance:
             if key in allowed or any(p.search(key) for p in patterns):
                 continue
+            if len(results) > room:
+                break
             message = f"unknown key {quote(key)} in {where(path)}{did_you_mean(key, allowed)}"
             message += f" (allowed: {', '.join(allowed)}{', x-…' if patterns else ''})"
             if len(path) == 2 and path[0] == "servers" and any(word in key.lower() for word in _SECRET_WORDS):

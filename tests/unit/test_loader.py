@@ -1198,3 +1198,14 @@ def test_a_file_with_thousands_of_schema_errors_lists_the_first_thousand_and_sto
         "are often one mistake repeated) and validate again"
     )
     assert len(diagnostics) == MAX_STRUCTURAL_PROBLEMS + 1
+
+
+def test_one_mapping_with_thousands_of_unknown_keys_is_capped_too(tmp_path: Path) -> None:
+    """One schema error can stand for many unknown keys: the cap counts what is listed."""
+    from hossctl.config.structure import MAX_STRUCTURAL_PROBLEMS
+
+    keys = "".join(f"        k{i}: 1\n" for i in range(5000))
+    text = ns(BASIC + keys)
+    diagnostics = errors_of(tmp_path, {"hoss.yaml": text}, {})
+    assert len(diagnostics) == MAX_STRUCTURAL_PROBLEMS + 1
+    assert "more than 1000 problems against the schema" in diagnostics[0].message
