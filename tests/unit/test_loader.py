@@ -1204,7 +1204,7 @@ def test_one_mapping_with_thousands_of_unknown_keys_is_capped_too(tmp_path: Path
     """One schema error can stand for many unknown keys: the cap counts what is listed."""
     from hossctl.config.structure import MAX_STRUCTURAL_PROBLEMS
 
-    keys = "".join(f"        k{i}: 1\n" for i in range(5000))
+    keys = "".join(f"k{i}: 1\n" for i in range(5000))
     text = ns(BASIC + keys)
     diagnostics = errors_of(tmp_path, {"hoss.yaml": text}, {})
     assert len(diagnostics) == MAX_STRUCTURAL_PROBLEMS + 1
