@@ -187,11 +187,42 @@ class _Unfinished(Exception):
     """A file's check stopped early: its broken paths are unknown, so nothing may build on it."""
 
 
+def _at(data: Any, path: PathKey) -> Any:
+    """The value at ``path`` (keys and list indexes), or None where the path leads nowhere."""
+    for step in path:
+        if isinstance(data, dict):
+            data = data.get(step)
+        elif isinstance(data, list) and isinstance(step, int) and 0 <= step < len(data):
+            data = data[step]
+        else:
+            return None
+    return data
+
+
+def _token_message(path: PathKey, interpolated: bool) -> str:
+    if path[-1:] in (("pat_env",), ("service_secret_env",)):
+        secret = "token" if path[-1] == "pat_env" else "secret"
+        return f"{path[-1]} names the environment variable that holds the {secret}, not the {secret} itself"
+    if interpolated:
+        return f"this value, with its variables replaced, looks like a token; {_TOKEN_ADVICE}"
+    return f"this value looks like an access token; {_TOKEN_ADVICE}"
+
+
 def _scan_tokens(
     doc: Document, data: Any, only: set[PathKey] | None, diagnostics: list[Diagnostic]
 ) -> set[PathKey]:
     """Report token-looking keys and values (never echoing them); ``only`` limits it to those paths."""
     found: set[PathKey] = set()
+    if only is not None:
+        # The values interpolation changed: look them up rather than walk the whole tree, which
+        # for a large config costs far more than the few values a ``${VAR}`` touches.
+        for path in sorted(only, key=repr):
+            value = _at(data, path)
+            if isinstance(value, str) and looks_like_token(value):
+                message = _token_message(path, True)
+                diagnostics.append(Diagnostic(message, doc.value_position(path), rule="token-literal"))
+                found.add(path)
+        return found
     stack: list[tuple[PathKey, Any]] = [((), data)]
     while stack:
         path, value = stack.pop()
@@ -210,18 +241,10 @@ def _scan_tokens(
                 stack.append((child, item))
         elif isinstance(value, list):
             stack.extend(((*path, i), item) for i, item in enumerate(value))
-        elif isinstance(value, str) and (only is None or path in only) and looks_like_token(value):
-            if path[-1:] in (("pat_env",), ("service_secret_env",)):
-                secret = "token" if path[-1] == "pat_env" else "secret"
-                what = (
-                    f"{path[-1]} names the environment variable that holds the {secret}, "
-                    f"not the {secret} itself"
-                )
-            elif only is not None:
-                what = f"this value, with its variables replaced, looks like a token; {_TOKEN_ADVICE}"
-            else:
-                what = f"this value looks like an access token; {_TOKEN_ADVICE}"
-            diagnostics.append(Diagnostic(what, doc.value_position(path), rule="token-literal"))
+        elif isinstance(value, str) and looks_like_token(value):
+            diagnostics.append(
+                Diagnostic(_token_message(path, False), doc.value_position(path), rule="token-literal")
+            )
             found.add(path)
     return found
 
