@@ -217,6 +217,10 @@ class _Checker:
                     self.check_declared_datasets(ref, declared.datasets.sync, end)
                 if live.datasets is not None and self.options.drift:
                     self.check_drift(ref, live, end, declared.datasets if managed and declared else None)
+            for new in server.namespaces:  # created by this plan: its targets must fit its datasets too
+                if new.ensure == "present" and new.datasets.managed and new.name not in state.namespaces:
+                    ref = (server.key, new.name)
+                    self.check_declared_datasets(ref, new.datasets.sync, _level(self.rows_after(ref)))
 
     def where_ref(self, ref: NsRef) -> str:
         return f"namespace {ref[1]!r} on server {ref[0]!r}"

@@ -351,3 +351,11 @@ def test_an_update_keeps_what_it_replaces_in_its_precondition() -> None:
     assert change.expect is not None and change.expect.dataset == (True, "simplex", POLICY)
     assert change.sync_policy == OTHER_POLICY
     assert replace(change, sync_policy=None) != change
+
+
+def test_a_new_namespace_whose_datasets_cannot_sync_is_flagged_at_once() -> None:
+    plan = plan_for(cfg(a=[ns("n1", datasets=managed("duplex"))]), snap())
+    assert [c.action for c in plan.changes] == ["create_namespace"]
+    assert [(v.check, v.severity, v.change) for v in plan.violations] == [
+        ("dataset-sync-without-target", "error", "")
+    ]
