@@ -51,6 +51,7 @@ from hossctl.live.transport import (
     RetryBudget,
     Transport,
     TransportFailure,
+    load_lock_backend,
 )
 from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 from hossctl.secretscan import redact
@@ -666,6 +667,7 @@ async def open_clients(
     on exit. Every command opens its clients here."""
     budget = RetryBudget()
     slot = asyncio.Semaphore(1)
+    load_lock_backend()
     async with contextlib.AsyncExitStack() as stack:
         clients: dict[str, HossClient] = {}
         for endpoint in endpoints:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
+import anyio
 import httpcore
 
 from hossctl import __version__
@@ -462,6 +463,16 @@ class _Connection:
         http, self._http = self._http, None
         if http is not None:
             await http.aclose()
+
+
+def load_lock_backend() -> None:
+    """Import now what httpcore's first lock would import: anyio's asyncio backend.
+
+    That is some 25 ms of imports (twice that on a busy machine), and they would otherwise
+    happen inside the first request, counting against its deadline and delaying every read
+    after it. Call it on the running event loop, before the first request.
+    """
+    anyio.Lock()
 
 
 class Transport:
