@@ -15,6 +15,9 @@ machine's noise hits them alike; the figures are medians, and each ratio is take
   httpx-client   stock httpx.AsyncClient with Limits(max_connections=N): the library as commonly used
   h11            h11 over asyncio streams: the HTTP/1.1 state machine httpx uses, without httpcore's
                  connection layer or anyio; what a client on httpx's parser alone could cost
+  hossctl-h11    hossctl with its one connection class (``transport._Connection``) replaced by
+                 ``H11Connection`` below: everything hossctl does, on h11 without httpcore. The
+                 alternative BENCHMARKS.md proposes; not what hossctl ships
   before         hossctl from another tree (--before DIR), for a before/after in one run
 
 Reproduce:  python benchmarks/bench_client.py                      (10,000 requests x 3 runs, ~1 min)
@@ -65,8 +68,12 @@ def _measure(
 
 async def _worker(kind: str, url: str, pat: str, requests: int, connections: int) -> dict[str, float]:
     path = f"/core/v1/namespace/{NAMESPACE}/sync"
-    if kind in ("hossctl", "before"):
+    if kind in ("hossctl", "before", "hossctl-h11"):
+        from hossctl.live import transport
         from hossctl.live.client import HossClient
+
+        if kind == "hossctl-h11":
+            transport._Connection = h11_connection_class()  # type: ignore[misc]
 
         async with HossClient(server="bench", base_url=url, pat=pat, connections=connections) as client:
             return await _measure(lambda: client.sync_targets(NAMESPACE), requests, connections)
@@ -127,6 +134,101 @@ def _h11_sender(peer: Any, path: str, connections: int) -> Callable[[], Awaitabl
     return send
 
 
+def h11_connection_class() -> type:
+    """``H11Connection``: hossctl's ``_Connection`` interface on h11 directly (see the docstring)."""
+    import ssl
+
+    import h11
+    import httpcore
+
+    class H11Connection:
+        """One keep-alive HTTP/1.1 connection driven by h11 itself, as httpcore's would be.
+
+        Same contract as ``hossctl.live.transport._Connection``: ``send`` takes an httpcore
+        Request and returns an httpcore Response whose stream reads the body; errors are
+        httpcore's. It skips what httpcore adds around h11: anyio locks (each a forced trip
+        through the event loop), trace hooks, and its request and stream wrappers.
+        """
+
+        def __init__(self, ssl_context: ssl.SSLContext) -> None:
+            self._ssl = ssl_context
+            self._origin: httpcore.Origin | None = None
+            self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+            self._state = h11.Connection(h11.CLIENT, max_incomplete_event_size=100 * 1024)
+            self._idle_since = 0.0
+
+        async def send(self, request: httpcore.Request) -> httpcore.Response:
+            origin = request.url.origin
+            state = self._state
+            if (self._streams is None or origin != self._origin or state.our_state is not h11.IDLE
+                    or self._streams[0].at_eof() or time.monotonic() - self._idle_since > 5.0):
+                await self.aclose()
+                host = origin.host.decode("ascii")
+                tls = self._ssl if origin.scheme == b"https" else None
+                try:
+                    self._streams = await asyncio.open_connection(
+                        host, origin.port, ssl=tls, server_hostname=host if tls else None)
+                except OSError as exc:
+                    raise httpcore.ConnectError(str(exc)) from exc
+                self._origin = origin
+                self._state = state = h11.Connection(h11.CLIENT, max_incomplete_event_size=100 * 1024)
+            reader, writer = self._streams
+            try:
+                writer.write(state.send(h11.Request(method=request.method, target=request.url.target,
+                                                    headers=request.headers)) or b"")
+                for chunk in request.stream:  # type: ignore[union-attr]
+                    writer.write(state.send(h11.Data(data=chunk)) or b"")
+                writer.write(state.send(h11.EndOfMessage()) or b"")
+                await writer.drain()
+                while True:
+                    event = await self._next(reader, state)
+                    if isinstance(event, h11.Response):
+                        break
+            except OSError as exc:
+                await self.aclose()
+                raise httpcore.ReadError(str(exc)) from exc
+            headers = event.headers.raw_items()
+            return httpcore.Response(event.status_code, headers=headers, content=self._body())
+
+        async def _next(self, reader: asyncio.StreamReader, state: h11.Connection) -> Any:
+            while True:
+                try:
+                    event = state.next_event()
+                except h11.RemoteProtocolError as exc:
+                    raise httpcore.RemoteProtocolError(str(exc)) from exc
+                if event is not h11.NEED_DATA:
+                    return event
+                state.receive_data(await reader.read(65536))
+
+        async def _body(self) -> Any:
+            assert self._streams is not None
+            reader, state = self._streams[0], self._state
+            done = False
+            try:
+                while True:
+                    event = await self._next(reader, state)
+                    if isinstance(event, h11.Data):
+                        yield bytes(event.data)
+                    elif isinstance(event, h11.EndOfMessage):
+                        done = True
+                        return
+            except OSError as exc:
+                raise httpcore.ReadError(str(exc)) from exc
+            finally:
+                if done and state.our_state is h11.DONE and state.their_state is h11.DONE:
+                    state.start_next_cycle()
+                    self._idle_since = time.monotonic()
+                else:
+                    await self.aclose()
+
+        async def aclose(self) -> None:
+            streams, self._streams = self._streams, None
+            if streams is not None:
+                streams[1].close()
+
+    return H11Connection
+
+
 def _run_worker(kind: str, root: Path, url: str, pat: str, args: argparse.Namespace) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(root), BENCH_PAT=pat)
     command = [sys.executable, __file__, "--worker", kind, "--url", url,
@@ -166,7 +268,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--kinds", default="hossctl,peer,httpx-client,h11")
+    parser.add_argument("--kinds", default="hossctl,peer,httpx-client,h11,hossctl-h11")
     parser.add_argument("--before", type=Path, help="Also run hossctl from this tree (kind 'before').")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)

@@ -20,6 +20,9 @@ the figures say how much each took.
 Network floor = (pages + namespaces ÷ parallelism) × latency, where pages counts the namespace
 pages and the object-store page (the exchange and discover round trips are left out).
 
+``--alternative`` adds hossctl plan with its connection class swapped for the h11 one of
+``bench_client.py`` (the alternative BENCHMARKS.md proposes), in the same runs.
+
 Also, at the first size: ``--parallelism`` 16, 32 and 64 (``--sweep``), and the same read done
 sequentially by the official hoss-client 0.7.6 in a subprocess (its list is capped at 25, so
 namespaces are paged with an explicit limit, as a careful user would).
@@ -72,6 +75,10 @@ def child(args: list[str]) -> int:
         return answer
 
     transport.Transport.send = noted  # type: ignore[method-assign]
+    if os.environ.get("BENCH_CONNECTION") == "h11":  # the alternative: see bench_client.py
+        from bench_client import h11_connection_class
+
+        transport._Connection = h11_connection_class()  # type: ignore[misc]
     from hossctl.cli import cli
 
     code = 0
@@ -161,7 +168,10 @@ def _sandbox_cpu(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return report
 
 
-def _hossctl(config: Path, parallelism: int, env: dict[str, str], tree: Path) -> dict[str, Any]:
+def _hossctl(
+    config: Path, parallelism: int, env: dict[str, str], tree: Path, connection: str = "httpcore"
+) -> dict[str, Any]:
+    env = {**env, "BENCH_CONNECTION": connection}
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         args = ["plan", "-f", str(config), "--detailed-exitcode", "--parallelism", str(parallelism)]
@@ -218,11 +228,14 @@ def measure(count: int, args: argparse.Namespace, sweep: list[int], official: bo
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "hoss.yaml"
             path.write_text(json.dumps({"version": 1, "servers": {"bench": bench}}), encoding="utf-8")
-            trees = [("hossctl", ROOT)] + ([("before", args.before.resolve())] if args.before else [])
+            trees = [("hossctl", ROOT, "httpcore")]
+            trees += [("before", args.before.resolve(), "httpcore")] if args.before else []
+            trees += [("hossctl-h11", ROOT, "h11")] if args.alternative else []
             for _ in range(args.runs):
                 for p in sweep:
-                    for client, tree in trees:
-                        measured.add(client, p, _sandbox_cpu(lambda p=p, t=tree: _hossctl(path, p, env, t)))
+                    for client, tree, connection in trees:
+                        run = lambda p=p, t=tree, c=connection: _hossctl(path, p, env, t, c)  # noqa: E731
+                        measured.add(client, p, _sandbox_cpu(run))
                     peer = _sandbox_cpu(lambda p=p: _peer(server.url, p, env, measured.live))
                     measured.add("peer", p, peer)
             if official:
@@ -236,7 +249,8 @@ def print_runs(measured: Measured, runs: int) -> None:
     print("| client | parallelism | from first request s | floor s | ÷ floor | ÷ peer (same run) "
           "| after the last answer s | client CPU s | sandboxes' CPU s | start-up s | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    names = {"hossctl": "hossctl plan", "peer": "peer", "before": "hossctl plan, before"}
+    names = {"hossctl": "hossctl plan", "peer": "peer", "before": "hossctl plan, before",
+             "hossctl-h11": "hossctl plan on h11 (the alternative)"}
     for (client, p), reports in sorted(measured.runs.items(), key=lambda item: (item[0][1], item[0][0])):
         peer = measured.runs[("peer", p)]
         plan = client != "peer"
@@ -278,6 +292,13 @@ def goal_rows(measured: Measured, sweep: list[int]) -> list[str]:
         ratio = _paired(measured.runs[("hossctl", p)], measured.runs[("before", p)])
         rows.append(_row(f"plan {n}, before → now", f"{old:.2f} → {wall:.2f} s", f"floor {floor:.2f} s",
                          f"{old / floor:.2f} → {wall / floor:.2f} × floor ({ratio:.2f} × before)", "", None))
+    if ("hossctl-h11", p) in measured.runs:
+        alt = measured.wall("hossctl-h11", p)
+        ratio = _paired(measured.runs[("hossctl-h11", p)], measured.runs[("peer", p)])
+        holds = None if bound is None else alt / floor <= bound
+        rows.append(_row(f"plan {n}, the alternative: hossctl on h11 without httpcore", f"{alt:.2f} s",
+                         f"floor {floor:.2f} s", f"{alt / floor:.2f} × floor; {ratio:.2f} × peer",
+                         f"≤ {bound} × floor" if bound else "", holds))
     if measured.count >= 10_000:
         peak = _median(measured.runs[("hossctl", p)], "peak_mb")
         peer_peak = _median(measured.runs[("peer", p)], "peak_mb")
@@ -313,6 +334,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-official", action="store_true", help="Do not time the official client.")
     parser.add_argument("--before", type=Path, help="Also run hossctl plan from this tree, in the same runs.")
+    parser.add_argument("--alternative", action="store_true",
+                        help="Also run hossctl plan on h11 directly (bench_client.H11Connection).")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     parser.add_argument("--official", help=argparse.SUPPRESS)
     parser.add_argument("--namespaces", type=int, help=argparse.SUPPRESS)
