@@ -51,6 +51,7 @@ from hossctl.live.transport import (
     RetryBudget,
     Transport,
     TransportFailure,
+    load_lock_backend,
 )
 from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget
 from hossctl.secretscan import redact
@@ -485,27 +486,34 @@ class HossClient:
         return answer.body, self._shaped(parse, body, answer, "GET", url)
 
     async def _list_paged(self, collection: str, parse: Callable[[Any], tuple[T, ...]]) -> list[T]:
-        """Every item of a collection, paged by limit/offset (never limit=0: that means all).
+        """Every item of a collection (see ``_pages``)."""
+        return [item async for page in self._pages(collection, parse) for item in page]
+
+    async def _pages(
+        self, collection: str, parse: Callable[[Any], tuple[T, ...]]
+    ) -> AsyncIterator[tuple[T, ...]]:
+        """A collection's pages as they arrive, paged by limit/offset (never limit=0: that means all).
 
         Paging ends at a short, empty or ``null`` page. A page that repeats the previous one
         (a server ignoring ``offset``) or a count past MAX_LISTED is an error, not a loop.
         """
-        items: list[T] = []
+        listed = 0
         path = core_path(collection, collection=True)
         previous: bytes | None = None
         while True:
-            params = {"limit": self.page_size, "offset": len(items)}
+            params = {"limit": self.page_size, "offset": listed}
             got = await self._get(path, parse, params=params)
             assert got is not None  # no 404 was allowed
             raw, page = got
             url = with_query(f"{self.core_url}/{path}", params)
             if page and raw == previous:
                 raise self._bad_paging(url, "the same page as the previous offset (is offset ignored?)")
-            items.extend(page)
-            if len(items) > MAX_LISTED:
+            listed += len(page)
+            if listed > MAX_LISTED:
                 raise self._bad_paging(url, f"more than {MAX_LISTED} {collection.replace('_', ' ')}s")
+            yield page
             if len(page) < self.page_size:
-                return items
+                return
             previous = raw
 
     def _bad_paging(self, url: str, what: str) -> MalformedAnswerError:
@@ -524,6 +532,11 @@ class HossClient:
     async def namespaces(self) -> tuple[LiveNamespace, ...]:
         """Every namespace, in the server's order, without sync targets (a separate request each)."""
         return tuple(await self._list_paged("namespace", wire.namespaces))
+
+    def namespace_pages(self) -> AsyncIterator[tuple[LiveNamespace, ...]]:
+        """Every namespace, a page at a time as each arrives: a reader can start on the first
+        page's sync lists while the next page is on its way."""
+        return self._pages("namespace", wire.namespaces)
 
     def _ns(self, name: str) -> str:
         if not is_addressable(name):
@@ -744,6 +757,7 @@ async def open_clients(
     on exit. Every command opens its clients here."""
     budget = RetryBudget()
     slot = asyncio.Semaphore(1)
+    load_lock_backend()
     async with contextlib.AsyncExitStack() as stack:
         clients: dict[str, HossClient] = {}
         for endpoint in endpoints:

@@ -1,8 +1,9 @@
 """Reads the live state of every managed server into one immutable Snapshot.
 
-This is the slow part of ``plan``: one request per namespace for its sync targets. The
-requests of each server run concurrently under a semaphore, so the wall time approaches
-(pages + namespaces ÷ parallelism) round trips rather than one round trip per namespace.
+This is the slow part of ``plan``: one request per namespace for its sync targets. Each
+server's sync lists are read by ``parallelism`` workers, starting with the first page of the
+namespace list, so the wall time approaches (1 page + namespaces ÷ parallelism) round trips
+rather than one round trip per namespace.
 """
 
 from __future__ import annotations
@@ -81,47 +82,94 @@ async def _counted(read: Awaitable[_T], progress: Progress) -> _T:
     return result
 
 
+async def _together(*reads: Awaitable[Any]) -> list[Any]:
+    """Run ``reads`` concurrently; the first failure cancels the rest and is raised as it is.
+
+    ``asyncio.gather`` would leave the others running after a failure, and a TaskGroup would
+    wrap the error in an ExceptionGroup that no caller expects.
+    """
+    tasks = [asyncio.ensure_future(read) for read in reads]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 async def _read_server(
-    client: HossClient, key: str, semaphore: asyncio.Semaphore, progress: Progress = NO_PROGRESS
+    client: HossClient, key: str, parallelism: int, progress: Progress = NO_PROGRESS
 ) -> ServerState:
+    """One server's state. Sync lists are read by ``parallelism`` workers while the namespace
+    pages are still arriving, so a long list costs one page's round trip, not one per page.
+
+    While pages are being fetched, one worker waits, so that the next page always finds a free
+    connection (``connections`` is ``parallelism`` for plan) instead of queueing behind sync reads.
+    """
     progress.expect(3)  # the version, the object stores, the namespace list; then one per namespace
     version = await client.server_version()
     progress.advance()
-    stores, listed = await asyncio.gather(
-        _counted(client.object_stores(), progress), _counted(client.namespaces(), progress)
-    )
     by_name: dict[str, LiveNamespace] = {}
-    for ns in listed:
-        by_name.setdefault(ns.name, ns)  # a namespace created while paging can shift into a second page
+    syncs: dict[str, tuple[LiveSyncTarget, ...] | None] = {}
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    workers = max(1, parallelism)
+    listed = asyncio.Event()
 
-    async def sync_of(name: str) -> tuple[LiveSyncTarget, ...] | None:
-        if not is_addressable(name):
-            return ()  # listed but unroutable (§9): keep it, without sync
-        async with semaphore:
+    each = not client.reads_sync_configuration  # one sync read per namespace
+
+    async def list_namespaces() -> None:
+        async for page in client.namespace_pages():
+            addressable = 0
+            for ns in page:
+                if ns.name in by_name:  # a namespace created while paging can shift into a second page
+                    continue
+                by_name[ns.name] = ns
+                if is_addressable(ns.name) and each:
+                    addressable += 1
+                    queue.put_nowait(ns.name)
+                elif not is_addressable(ns.name):
+                    syncs[ns.name] = ()  # listed but unroutable (§9): keep it, without sync
+            progress.expect(addressable)
+        progress.advance()
+        listed.set()
+        for _ in range(workers):
+            queue.put_nowait(None)
+
+    async def read_syncs(waits_for_list: bool) -> None:
+        if waits_for_list:
+            await listed.wait()
+        while (name := await queue.get()) is not None:
             try:
-                return await client.sync_targets(name)
+                syncs[name] = await client.sync_targets(name)
             except HossApiError as exc:
-                if exc.not_found:
-                    return None  # deleted between the list and this read
-                raise
+                if not exc.not_found:
+                    raise
+                syncs[name] = None  # deleted between the list and this read
             finally:
                 progress.advance()
 
-    names = list(by_name)
-    syncs: list[tuple[LiveSyncTarget, ...] | None]
     if client.reads_sync_configuration:
-        # One request for every row (§7.5) instead of one per namespace; a namespace without
-        # rows is absent from the answer.
+        # One request for every row (§7.5) instead of one per namespace, while the pages
+        # arrive; a namespace without rows is absent from the answer.
         progress.expect(1)
-        rows = await _counted(client.sync_configuration(), progress)
-        syncs = [rows.get(name, ()) for name in names]
+        stores, _, rows = await _together(
+            _counted(client.object_stores(), progress),
+            list_namespaces(),
+            _counted(client.sync_configuration(), progress),
+        )
+        for name in by_name:
+            syncs.setdefault(name, rows.get(name, ()))
     else:
-        progress.expect(sum(1 for name in names if is_addressable(name)))
-        syncs = list(await asyncio.gather(*(sync_of(name) for name in names)))
+        stores, *_ = await _together(
+            _counted(client.object_stores(), progress),
+            list_namespaces(),
+            *(read_syncs(waits_for_list=index == 0 and workers > 1) for index in range(workers)),
+        )
     namespaces = {
-        name: replace(by_name[name], sync=_sorted_targets(sync))
-        for name, sync in zip(names, syncs, strict=True)
-        if sync is not None
+        name: replace(ns, sync=_sorted_targets(found))
+        for name, ns in by_name.items()
+        if (found := syncs[name]) is not None
     }
     return make_server_state(
         key=key,
@@ -156,7 +204,7 @@ async def read_snapshot(
     try:
         states = await asyncio.gather(
             *(
-                _read_server(clients[key], key, asyncio.Semaphore(max(1, parallelism)), progress)
+                _read_server(clients[key], key, parallelism, progress)
                 for key in keys
             )
         )

@@ -7,40 +7,38 @@ compressed bomb is cut too, and inflated a bounded step at a time: see ``_Decode
 retry policy whose budget is shared by the whole run.
 Redirects are never followed: a credential must not travel to wherever a server points.
 
-It uses httpx's public transport API directly (``AsyncHTTPTransport.handle_async_request``)
-rather than ``httpx.AsyncClient``: hossctl needs no cookies, redirects or auth flows, and
-skipping that layer skips its per-request work. Each connection is its own transport with
-one connection, because httpcore's pool bookkeeping grows with the pool's size.
+HTTP itself is httpx's: its connection layer, httpcore, with h11 reading every answer.
+hossctl drives httpcore's HTTP/1.1 connection through its public API and keeps its own small
+pool (``_Connection``), because the layers above it cost more CPU per request than the
+request itself (issue 15, BENCHMARKS.md): httpx's models and URL parsing, the connection
+pool's bookkeeping, and anyio's socket streams, which wrap every read and write in cancel
+scopes and exception maps. hossctl only runs on asyncio and bounds each request with one
+total deadline, so httpcore reads and writes plain asyncio streams here (``_Stream``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import ipaddress
+import json
 import logging
 import os
 import random
+import re
 import ssl
-import sys
 import time
-import types
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+import anyio
+import httpcore
 
 from hossctl import __version__
 from hossctl.errors import HossctlError
-
-# httpx's package imports its command-line tool, which imports rich and pygments (some 70
-# modules, about 0.1 s of CPU) whenever they are installed, as they are next to hoss-client.
-# hossctl never runs that tool. An empty module in its place makes httpx take the path it
-# documents for "CLI extras not installed" (``from ._main import main`` raises ImportError).
-sys.modules.setdefault("httpx._main", types.ModuleType("httpx._main"))
-import httpx  # noqa: E402
 
 log = logging.getLogger("hossctl.http")
 
@@ -56,6 +54,9 @@ BACKOFF_CAP = 2.0
 # is checked between steps; decodings are layered at most MAX_CODINGS deep.
 INFLATE_STEP = 1024 * 1024
 MAX_CODINGS = 2
+# Idle connections older than this are opened anew rather than reused (httpx's default), so a
+# server or proxy that drops idle connections rarely meets a request on one it just closed.
+KEEPALIVE_S = 5.0
 # A server that has never answered (refused, unresolvable, TLS failure) is down, not flaky:
 # this many attempts, then one clear error, instead of spending the run's retry budget.
 UNANSWERED_ATTEMPTS = 4
@@ -150,7 +151,7 @@ class Answer:
     reached the server (its answer was lost), so a create meeting 403 may be its own."""
 
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # lower-case names; repeated headers joined with ", "
     body: bytes
     attempts: int
     replayed: bool
@@ -285,7 +286,16 @@ class _Decoder:
 
 @functools.lru_cache(maxsize=8)
 def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """One verifying TLS context per CA source, shared by every connection (building one is slow)."""
+    """One verifying TLS context per CA source, shared by every connection (building one is slow).
+
+    It offers only HTTP/1.1 by ALPN: that is the protocol ``_Connection`` speaks.
+    """
+    context = _load_context(ca_bundle)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def _load_context(ca_bundle: str | None) -> ssl.SSLContext:
     try:
         if ca_bundle:
             if not os.path.isfile(ca_bundle):
@@ -312,7 +322,157 @@ def _tls_failure(exc: BaseException) -> bool:
 
 def _unsent(exc: BaseException) -> bool:
     """A failure that proves the request never reached the server (safe to send again)."""
-    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+    return isinstance(exc, httpcore.ConnectError | httpcore.ConnectTimeout)
+
+
+# What httpcore raises when a request gets no usable answer: the network failed, or the server
+# broke HTTP (h11's verdict on what it sent). Anything else is a bug and is not retried.
+_HTTP_ERRORS = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException)
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters that may not stand in an HTTP request target as they are (h11 refuses them).
+_UNSAFE_TARGET = re.compile(r'[^\x21-\x7e]|["<>\\^`{|}]')
+
+
+class _BadURL(ValueError):
+    pass
+
+
+@functools.lru_cache(maxsize=64)
+def _origin(prefix: str) -> tuple[httpcore.Origin, bytes]:
+    """The origin of ``scheme://host[:port]`` and its Host header, parsed once per origin."""
+    try:
+        parts = urlsplit(prefix)
+        port = parts.port
+    except ValueError:
+        raise _BadURL(prefix) from None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host or parts.username is not None:
+        raise _BadURL(prefix)
+    try:
+        raw = host.encode("ascii") if host.isascii() else host.encode("idna")
+    except UnicodeError:
+        raise _BadURL(prefix) from None
+    shown = b"[" + raw + b"]" if b":" in raw else raw
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        shown += b":%d" % port
+    return httpcore.Origin(scheme.encode("ascii"), raw, port or _DEFAULT_PORTS[scheme]), shown
+
+
+def _locate(url: str) -> tuple[httpcore.URL, bytes]:
+    """The httpcore URL of ``url`` and its Host header.
+
+    hossctl's own URLs (canonical base URLs, quoted path segments, integer queries) need no
+    more than a split; a path from elsewhere (an auth service URL a server advertised) is
+    percent-encoded where HTTP needs it, and a fragment is never sent.
+    """
+    at = url.find("://")
+    slash = url.find("/", at + 3) if at > 0 else -1
+    origin, host = _origin(url if slash < 0 else url[:slash])
+    target = "/" if slash < 0 else url[slash:].partition("#")[0]
+    if _UNSAFE_TARGET.search(target):
+        target = quote(target, safe="/%:@!$&'()*+,;=?~-._")
+    return httpcore.URL(scheme=origin.scheme, host=origin.host, port=origin.port, target=target), host
+
+
+def _answer_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """One TCP (or TLS) connection as httpcore reads and writes it, on asyncio's own streams.
+
+    httpcore's default, anyio's streams, wraps every read and write in a cancel scope, an
+    exception map and a checkpoint; hossctl needs none of that, since a request's one total
+    deadline (``asyncio.timeout`` in ``Transport.send``) bounds every step. So httpcore's
+    per-operation ``timeout`` is never set by hossctl and is not read here.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return await self._reader.read(max_bytes)
+        except OSError as exc:
+            raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        try:
+            self._writer.write(buffer)
+            await self._writer.drain()
+        except OSError as exc:
+            raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
+
+    async def aclose(self) -> None:
+        self._writer.close()
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # asked of an idle connection: has the server closed it?
+            return self._reader.at_eof() or self._writer.is_closing()
+        if info in ("ssl_object", "socket"):
+            return self._writer.get_extra_info(info)
+        if info == "server_addr":
+            return self._writer.get_extra_info("peername")
+        if info == "client_addr":
+            return self._writer.get_extra_info("sockname")
+        return None
+
+
+class _Connection:
+    """One keep-alive connection: httpcore's HTTP/1.1 connection over a ``_Stream``.
+
+    It is opened on first use, and again when the next request goes to another origin (the
+    auth service, or the next probed server), when the server closed it, or when the last
+    request broke it; httpcore's connection says which (``is_idle``, ``has_expired``).
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext) -> None:
+        self._ssl = ssl_context
+        self._http: httpcore.AsyncHTTP11Connection | None = None
+
+    async def send(self, request: httpcore.Request) -> httpcore.Response:
+        http = self._http
+        origin = request.url.origin
+        if http is None or not http.is_idle() or http.has_expired() or not http.can_handle_request(origin):
+            if http is not None:
+                await http.aclose()
+            self._http = http = await self._open(origin)
+        return await http.handle_async_request(request)
+
+    async def _open(self, origin: httpcore.Origin) -> httpcore.AsyncHTTP11Connection:
+        host = origin.host.decode("ascii")
+        tls = self._ssl if origin.scheme == b"https" else None
+        try:
+            reader, writer = await asyncio.open_connection(
+                host, origin.port, ssl=tls, server_hostname=host if tls else None, happy_eyeballs_delay=0.25
+            )
+        except OSError as exc:  # refused, unresolvable, unreachable, TLS (ssl.SSLError)
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        return httpcore.AsyncHTTP11Connection(origin, _Stream(reader, writer), keepalive_expiry=KEEPALIVE_S)
+
+    async def aclose(self) -> None:
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
+
+
+def load_lock_backend() -> None:
+    """Import now what httpcore's first lock would import: anyio's asyncio backend.
+
+    That is some 25 ms of imports (twice that on a busy machine), and they would otherwise
+    happen inside the first request, counting against its deadline and delaying every read
+    after it. Call it on the running event loop, before the first request.
+    """
+    anyio.Lock()
 
 
 class Transport:
@@ -335,45 +495,36 @@ class Transport:
         self.budget = budget if budget is not None else RetryBudget()
         self.answered = False  # has this server ever answered at all (any status)?
         self._verify = ssl_context(ca_bundle)
-        self._size = max(1, connections)
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._large = large_body_slot if large_body_slot is not None else asyncio.Semaphore(1)
-        self._all: list[httpx.AsyncHTTPTransport] = []
-        self._idle: list[httpx.AsyncHTTPTransport] = []
-        self._released = asyncio.Condition()
-        self._headers = {"User-Agent": f"hossctl/{__version__}", "Accept": "application/json"}
+        self._slots = asyncio.Semaphore(max(1, connections))
+        self._all: list[_Connection] = []
+        self._idle: list[_Connection] = []
+        self._headers = [(b"User-Agent", f"hossctl/{__version__}".encode()), (b"Accept", b"application/json")]
 
     async def aclose(self) -> None:
         connections, self._all, self._idle = self._all, [], []
         for connection in connections:
-            with contextlib.suppress(Exception):
-                await connection.aclose()
-
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[httpx.AsyncHTTPTransport]:
-        """Borrow an idle connection (the most recently used: it is the warmest), or open one."""
-        async with self._released:
-            while not self._idle and len(self._all) >= self._size:
-                await self._released.wait()
-            if self._idle:
-                connection = self._idle.pop()
-            else:
-                connection = httpx.AsyncHTTPTransport(
-                    verify=self._verify,
-                    limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                    retries=0,
-                )
-                self._all.append(connection)
-        try:
-            yield connection
-        finally:
-            async with self._released:
-                self._idle.append(connection)
-                self._released.notify()
+            await connection.aclose()
 
     def delay(self, attempt: int) -> float:
         return backoff_delay(attempt, base=self._backoff_base, cap=self._backoff_cap)
+
+    def _request(self, method: str, url: str, json_body: Any, bearer: str | None) -> httpcore.Request:
+        target, host = _locate(url)
+        headers = [(b"Host", host), *self._headers]
+        if bearer is not None:
+            headers.append((b"Authorization", b"Bearer " + bearer.encode("ascii")))
+        content: bytes | None = None
+        if json_body is not None:
+            # As httpx encodes ``json=``: compact, UTF-8, and no NaN (which is not JSON).
+            text = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            content = text.encode()
+            headers.append((b"Content-Type", b"application/json"))
+        if content is not None or method in ("POST", "PUT", "PATCH"):
+            headers.append((b"Content-Length", b"%d" % len(content or b"")))
+        return httpcore.Request(method, target, headers=headers, content=content)
 
     async def send(
         self,
@@ -394,11 +545,13 @@ class Transport:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
-        headers = dict(self._headers)
-        if bearer is not None:
-            headers["Authorization"] = f"Bearer {bearer}"
-        request = httpx.Request(method, url, params=params, json=json_body, headers=headers)
-        shown = str(request.url)
+        shown = url if not params else f"{url}?{'&'.join(f'{k}={int(v)}' for k, v in params.items())}"
+        try:
+            request = self._request(method, shown, json_body, bearer)
+        except _BadURL:
+            raise TransportFailure("cannot be requested: not an http(s) URL", attempts=1) from None
+        except UnicodeEncodeError:  # never shown: the value may be the credential
+            raise TransportFailure("cannot be sent: the credential is not ASCII text", attempts=1) from None
         self.budget.earn()
         attempt = 0
         replayed = False
@@ -420,14 +573,19 @@ class Transport:
                 ) from None
             except _BadEncoding as exc:
                 raise TransportFailure(exc.cause, attempts=attempt + 1) from None
-            except httpx.TransportError as exc:
+            except _HTTP_ERRORS as exc:
                 took = (time.perf_counter() - started) * 1000
                 log.debug("%s %s -> %s (%.1f ms)", method, shown, type(exc).__name__, took)
                 tls = _tls_failure(exc)
+                # h11 refusing what hossctl would send: its text may quote a header (the credential),
+                # and sending it again cannot help.
+                local = isinstance(exc, httpcore.LocalProtocolError)
                 detail = str(exc).strip() or type(exc).__name__
+                if local:
+                    detail = "hossctl could not write the request"
                 cause = "TLS certificate verification failed" if tls else f"connection failed ({detail})"
                 failure = TransportFailure(cause, attempts=attempt + 1, tls=tls)
-                retryable = not tls and (retry != "unsent-only" or _unsent(exc))
+                retryable = not tls and not local and (retry != "unsent-only" or _unsent(exc))
                 if not retryable or not self._may_retry(attempt, deadline - loop.time()):
                     raise failure from None
                 replayed = replayed or not _unsent(exc)
@@ -436,7 +594,7 @@ class Transport:
                 took = (time.perf_counter() - started) * 1000
                 log.debug("%s %s -> %d (%.1f ms)", method, shown, status, took)
                 if status in RETRY_STATUSES and retry != "unsent-only":
-                    hinted = retry_after_seconds(response_headers.get("Retry-After"), self._backoff_cap)
+                    hinted = retry_after_seconds(response_headers.get("retry-after"), self._backoff_cap)
                     wait = max(self.delay(attempt), hinted or 0.0)
                     if self._may_retry(attempt, deadline - loop.time() - wait):
                         # A gateway's 502/504 may have passed the request on: a replay is possible.
@@ -455,49 +613,83 @@ class Transport:
             return False
         return self.budget.spend()
 
-    async def _attempt(self, request: httpx.Request) -> tuple[int, httpx.Headers, bytes]:
-        async with self._connection() as connection:
-            response = await connection.handle_async_request(request)
+    async def _attempt(self, request: httpcore.Request) -> tuple[int, dict[str, str], bytes]:
+        """One exchange on a pooled connection: the most recently used idle one (the warmest),
+        or a new one while fewer than ``connections`` exist."""
+        await self._slots.acquire()
+        if self._idle:
+            connection = self._idle.pop()
+        else:
+            connection = _Connection(self._verify)
+            self._all.append(connection)
+        try:
+            response = await connection.send(request)
             try:
-                body = await self._read_body(response)
+                headers = _answer_headers(response.headers)
+                stream = response.stream
+                assert isinstance(stream, AsyncIterable)  # httpcore's async connections stream so
+                body = await self._read_body(headers, stream)
             finally:
                 await response.aclose()
-        return response.status_code, response.headers, body
+        finally:
+            self._idle.append(connection)
+            self._slots.release()
+        return response.status, headers, body
 
-    async def _read_body(self, response: httpx.Response) -> bytes:
+    async def _read_body(self, headers: Mapping[str, str], raw: AsyncIterable[bytes]) -> bytes:
         """The decoded body, stopping at ``max_body``; big bodies take turns (see FREE_BODY_BYTES).
 
         Both what arrives and what it decodes to count against ``max_body``; decoding is
         ``_Decoder``'s, in bounded steps, never httpx's inflate-a-whole-read.
         """
-        declared = response.headers.get("content-length", "")
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             raise _BodyTooLarge
-        decoder = _Decoder(response.headers.get("content-encoding"))
-        chunks: list[bytes] = []
-        size = 0
+        encoding = headers.get("content-encoding")
+        decoder = None if encoding is None else _Decoder(encoding)
+        body = _Body(self.max_body, self._large)
         received = 0
-        holding = False
-
-        async def keep(pieces: Iterator[bytes]) -> None:
-            nonlocal size, holding
-            for piece in pieces:
-                size += len(piece)
-                if size > self.max_body:
-                    raise _BodyTooLarge
-                if size > FREE_BODY_BYTES and not holding:
-                    await self._large.acquire()
-                    holding = True
-                chunks.append(piece)
-
         try:
-            async for raw in response.aiter_raw():
-                received += len(raw)
+            async for piece in raw:
+                received += len(piece)
                 if received > self.max_body:
                     raise _BodyTooLarge
-                await keep(decoder.feed(raw))
-            await keep(decoder.finish())
+                if decoder is None:
+                    await body.add(piece)
+                else:
+                    for part in decoder.feed(piece):
+                        await body.add(part)
+            for part in () if decoder is None else decoder.finish():
+                await body.add(part)
         finally:
-            if holding:
-                self._large.release()
-        return b"".join(chunks)
+            body.release()
+        return body.joined()
+
+
+class _Body:
+    """One decoded body as it grows: counted against the cap, holding the large-body slot past
+    FREE_BODY_BYTES, so that one huge body at a time is read however many requests are open."""
+
+    def __init__(self, cap: int, large: asyncio.Semaphore) -> None:
+        self._cap = cap
+        self._large = large
+        self._holding = False
+        self._size = 0
+        self._chunks: list[bytes] = []
+
+    async def add(self, piece: bytes) -> None:
+        self._size += len(piece)
+        if self._size > self._cap:
+            raise _BodyTooLarge
+        if self._size > FREE_BODY_BYTES and not self._holding:
+            await self._large.acquire()
+            self._holding = True
+        self._chunks.append(piece)
+
+    def release(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._large.release()
+
+    def joined(self) -> bytes:
+        return self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
