@@ -39,6 +39,8 @@ class StandIn:
         self.read_one = asyncio.Event()
         self.open_reads = 0
 
+    reads_sync_configuration = False  # no service secret: one sync read per namespace
+
     async def server_version(self) -> str:
         return "0.2.13"
 
