@@ -20,6 +20,12 @@ the figures say how much each took.
 Network floor = (pages + namespaces ÷ parallelism) × latency, where pages counts the namespace
 pages and the object-store page (the exchange and discover round trips are left out).
 
+hossctl runs with ``--no-drift``: the read measured is the issue's (namespaces and their sync
+lists); a default plan also lists every namespace's datasets for the drift warnings, which
+doubles its requests (``--drift`` times that too, against a floor that counts them).
+``--one-request`` adds hossctl with a service secret (``service_secret_env``), which reads every
+sync row with one ``GET /configuration/sync``: its floor is (pages + 1) × latency.
+
 ``--alternative`` adds hossctl plan with its connection class swapped for the h11 one of
 ``bench_client.py`` (the alternative BENCHMARKS.md proposes), in the same runs.
 
@@ -56,6 +62,8 @@ DEFAULT_PARALLELISM = 16
 BOUNDS = {1000: 1.25, 10000: 1.3}  # issue 15: plan time from the first request ÷ the floor
 RSS_BOUND_MB = 150.0
 OFFICIAL_BOUND = 15.0  # the official client's time ÷ hossctl's, at least
+OFFICIAL_ONE_BOUND = 100.0  # the same, with the one-request read
+SECRET_ENV = "BENCH_HOSS_SERVICE_SECRET"
 
 
 def child(args: list[str]) -> int:
@@ -147,7 +155,12 @@ class Measured:
     def wall(self, client: str, parallelism: int) -> float:
         return _median(self.runs[(client, parallelism)], "from_first_request")
 
-    def floor(self, parallelism: int) -> float:
+    def floor(self, parallelism: int, client: str = "hossctl") -> float:
+        if client == "hossctl-one":  # the pages, then one request for every sync row
+            return (math.floor(self.live / PAGE_SIZE) + 1 + 1 + 1) * self.latency_s
+        if client == "hossctl-drift":  # every namespace's dataset list too, and PUT /user/sync
+            extra = (1 + self.live / parallelism) * self.latency_s
+            return floor_s(self.live, parallelism, self.latency_s) + extra
         return floor_s(self.live, parallelism, self.latency_s)
 
 
@@ -175,6 +188,7 @@ def _hossctl(
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         args = ["plan", "-f", str(config), "--detailed-exitcode", "--parallelism", str(parallelism)]
+        args += [] if env.get("BENCH_DRIFT") else ["--no-drift"]
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, __file__, "--child", *args],
@@ -224,17 +238,30 @@ def measure(count: int, args: argparse.Namespace, sweep: list[int], official: bo
             }
         bench = {"url": server.url, "pat_env": PAT_ENV, "namespaces": namespaces}
         measured = Measured(count, count + 1, args.latency_ms / 1000)  # + the bootstrapped `default`
-        env = {**os.environ, PAT_ENV: server.admin_pat, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ, PAT_ENV: server.admin_pat, SECRET_ENV: server.service_secret, "NO_COLOR": "1",
+            "PYTHONPATH": str(ROOT),
+        }
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "hoss.yaml"
             path.write_text(json.dumps({"version": 1, "servers": {"bench": bench}}), encoding="utf-8")
+            one = Path(tmp) / "one.yaml"
+            with_secret = {**bench, "service_secret_env": SECRET_ENV}
+            one.write_text(json.dumps({"version": 1, "servers": {"bench": with_secret}}), encoding="utf-8")
+            configs = {"hossctl-one": one}
+            envs = {"hossctl-drift": {**env, "BENCH_DRIFT": "1"}}
             trees = [("hossctl", ROOT, "httpcore")]
             trees += [("before", args.before.resolve(), "httpcore")] if args.before else []
             trees += [("hossctl-h11", ROOT, "h11")] if args.alternative else []
+            trees += [("hossctl-one", ROOT, "httpcore")] if args.one_request else []
+            trees += [("hossctl-drift", ROOT, "httpcore")] if args.drift else []
             for _ in range(args.runs):
                 for p in sweep:
                     for client, tree, connection in trees:
-                        run = lambda p=p, t=tree, c=connection: _hossctl(path, p, env, t, c)  # noqa: E731
+                        cfg, cenv = configs.get(client, path), envs.get(client, env)
+                        run = lambda p=p, t=tree, c=connection, f=cfg, e=cenv: (  # noqa: E731
+                            _hossctl(f, p, e, t, c)
+                        )
                         measured.add(client, p, _sandbox_cpu(run))
                     peer = _sandbox_cpu(lambda p=p: _peer(server.url, p, env, measured.live))
                     measured.add("peer", p, peer)
@@ -250,12 +277,14 @@ def print_runs(measured: Measured, runs: int) -> None:
           "| after the last answer s | client CPU s | sandboxes' CPU s | start-up s | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     names = {"hossctl": "hossctl plan", "peer": "peer", "before": "hossctl plan, before",
-             "hossctl-h11": "hossctl plan on h11 (the alternative)"}
+             "hossctl-h11": "hossctl plan on h11 (the alternative)",
+             "hossctl-one": "hossctl plan, one-request read",
+             "hossctl-drift": "hossctl plan, with drift reads"}
     for (client, p), reports in sorted(measured.runs.items(), key=lambda item: (item[0][1], item[0][0])):
         peer = measured.runs[("peer", p)]
         plan = client != "peer"
         wall = _median(reports, "from_first_request")
-        floor = measured.floor(p)
+        floor = measured.floor(p, client)
         cells = [
             names[client], str(p), f"{wall:.2f}", f"{floor:.2f}", f"{wall / floor:.2f}",
             f"{_paired(reports, peer):.2f}" if plan else "",
@@ -313,6 +342,25 @@ def goal_rows(measured: Measured, sweep: list[int]) -> list[str]:
             f"**{theirs / wall:.1f} ×** slower ({theirs / whole:.1f} × the whole process)",
             f"≥ {OFFICIAL_BOUND:.0f} ×", theirs / wall >= OFFICIAL_BOUND,
         ))
+    if ("hossctl-one", p) in measured.runs:
+        one, one_floor = measured.wall("hossctl-one", p), measured.floor(p, "hossctl-one")
+        rows.append(_row(
+            f"plan {n} with the one-request read (service secret), from the first request",
+            f"{one:.2f} s", f"floor {one_floor:.2f} s", f"{one / one_floor:.2f} × floor", "", None,
+        ))
+        if measured.official is not None:
+            theirs = measured.official["from_first_request"]
+            rows.append(_row(
+                f"official hoss-client 0.7.6 reading the same {n} sequentially, against the one-request read",
+                f"{theirs:.2f} s", f"hossctl plan {one:.2f} s from its first request",
+                f"**{theirs / one:.1f} ×** slower", f"≥ {OFFICIAL_ONE_BOUND:.0f} ×",
+                theirs / one >= OFFICIAL_ONE_BOUND,
+            ))
+    if ("hossctl-drift", p) in measured.runs:
+        drift, drift_floor = measured.wall("hossctl-drift", p), measured.floor(p, "hossctl-drift")
+        rows.append(_row(f"plan {n} as by default, with the drift reads (datasets of every namespace)",
+                         f"{drift:.2f} s", f"floor {drift_floor:.2f} s", f"{drift / drift_floor:.2f} × floor",
+                         "", None))
     if len(sweep) > 1:
         for q in sweep:
             q_wall, q_floor, q_peer = measured.wall("hossctl", q), measured.floor(q), measured.wall("peer", q)
@@ -334,6 +382,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-official", action="store_true", help="Do not time the official client.")
     parser.add_argument("--before", type=Path, help="Also run hossctl plan from this tree, in the same runs.")
+    parser.add_argument("--one-request", action="store_true",
+                        help="Also time hossctl with a service secret (the one-request read).")
+    parser.add_argument("--drift", action="store_true",
+                        help="Also time the default plan, which lists every namespace's datasets.")
     parser.add_argument("--alternative", action="store_true",
                         help="Also run hossctl plan on h11 directly (bench_client.H11Connection).")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
