@@ -6,11 +6,10 @@ compare against.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Sequence
 
-from hossctl.live.client import ClientOptions, Endpoint, open_clients
+from hossctl.live.client import ClientOptions, Endpoint, open_clients, run
 from hossctl.live.reader import ReadScope, read_snapshot
 from hossctl.plan.snapshot import Snapshot
 from hossctl.render.export_yaml import ExportResult, ExportSource, render_export
@@ -38,4 +37,4 @@ def export_servers(
                     scope, clients, parallelism=parallelism, ca_bundle=options.ca_bundle, progress=progress
                 )
 
-    return render_export(sources, asyncio.run(read()))
+    return render_export(sources, run(read()))  # asyncio.run, without formatting the snapshot
