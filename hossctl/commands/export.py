@@ -6,11 +6,10 @@ compare against.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Sequence
 
-from hossctl.live.client import ClientOptions, Endpoint, open_clients
+from hossctl.live.client import ClientOptions, Endpoint, open_clients, run
 from hossctl.live.reader import ReadScope, read_datasets, read_snapshot
 from hossctl.plan.snapshot import Snapshot
 from hossctl.render.export_yaml import ExportResult, ExportSource, render_export
@@ -44,4 +43,4 @@ def export_servers(
                     snapshot, clients, every, parallelism=parallelism, progress=progress, refresh_groups=False
                 )
 
-    return render_export(sources, asyncio.run(read()))
+    return render_export(sources, run(read()))  # asyncio.run, without formatting the snapshot

@@ -6,14 +6,13 @@ because listing datasets costs a request per namespace and a ``PUT /user/sync`` 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hossctl.errors import HossctlError
-from hossctl.live.client import ClientOptions, HossClient, endpoint_of, open_clients
+from hossctl.live.client import ClientOptions, HossClient, endpoint_of, open_clients, run
 from hossctl.live.reader import read_datasets, read_scope, read_snapshot
 from hossctl.plan import checks, planner
 from hossctl.plan.changes import Plan, PlanOptions
@@ -174,7 +173,7 @@ def run_plan(
 ) -> PlanRun:
     """Synchronous entry point for the CLI."""
     client_options = client_options or ClientOptions(connections=parallelism)
-    return asyncio.run(
+    return run(  # asyncio.run, without formatting the plan it returns (see live.client.run)
         _plan_with_clients(
             config,
             parallelism=parallelism,

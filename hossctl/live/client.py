@@ -17,7 +17,7 @@ import json
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -738,6 +738,25 @@ def _service_secret(endpoint: Endpoint) -> str | None:
             server=endpoint.key,
         )
     return secret
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, returning ``main``'s result without ever formatting it.
+
+    On Python 3.11, asyncio.run ends by putting back its SIGINT handler through
+    ``signal.getsignal`` and ``signal.signal``, which try to turn the handler into an enum and,
+    failing, format its repr: a partial holding the main task, whose repr holds the task's
+    result. For a plan that result is the snapshot and the plan of every namespace: 26 ms at
+    1,000 namespaces, ten times that at 10,000, spent twice after the work is done. Here the
+    task's result is None and the value travels beside it.
+    """
+    kept: list[T] = []
+
+    async def keep() -> None:
+        kept.append(await main)
+
+    asyncio.run(keep())
+    return kept[0]
 
 
 @dataclass(frozen=True)
