@@ -1,7 +1,9 @@
 """The imperative shell of ``plan``: read live state, let the pure planner decide, return both.
 
-Datasets are read in a second round only for the namespaces the first diff puts at risk,
-because listing datasets costs a request per namespace and a ``PUT /user/sync`` first.
+Datasets are read before the one diff: every namespace's on servers whose token sees them all
+(the dataset sync drift warnings), or with ``--no-drift`` only those of managed ``datasets``
+blocks, then a second round for any namespace the diff puts at risk that was not read yet.
+Listing datasets costs a request per namespace and a ``PUT /user/sync`` first.
 """
 
 from __future__ import annotations
@@ -81,15 +83,10 @@ async def compute_plan(
     )
     # Dataset sync is planned from the datasets, and checked for drift on every server whose
     # token sees them all; so they are read before the one diff of the plan.
-    await require_admin_role(clients, _managing_datasets(config), why="manage dataset sync")
+    managed = _managed_datasets(config)
+    await require_admin_role(clients, {key for key, _ in managed}, why="manage dataset sync")
     notes: list[str] = []
     everything: set[tuple[str, str]] = set()
-    managed = {
-        (server.key, ns.name)
-        for server in config.servers
-        for ns in server.namespaces
-        if ns.ensure == "present" and ns.datasets.managed
-    }
     for key, state in sorted(snapshot.servers.items()):
         client = clients.get(key)
         if client is None:
@@ -119,11 +116,13 @@ async def compute_plan(
     return PlanRun(snapshot=snapshot, plan=plan)
 
 
-def _managing_datasets(config: Config) -> set[str]:
+def _managed_datasets(config: Config) -> set[tuple[str, str]]:
+    """The (server, namespace) pairs whose ``datasets`` block manages their datasets' sync."""
     return {
-        server.key
+        (server.key, ns.name)
         for server in config.servers
-        if any(ns.ensure == "present" and ns.datasets.managed for ns in server.namespaces)
+        for ns in server.namespaces
+        if ns.ensure == "present" and ns.datasets.managed
     }
 
 
