@@ -219,31 +219,18 @@ class HossClient:
             backoff_base=BACKOFF_BASE if backoff_base is None else backoff_base,
             backoff_cap=BACKOFF_CAP if backoff_cap is None else backoff_cap,
         )
-        self.tokens = TokenSource(
-            server=server,
-            base_url=self.base_url,
-            transport=self.transport,
-            pat=pat,
-            jwt_token=jwt,
-            pat_env=pat_env,
-            auth_url=self._auth_url,
-            clock=clock,
-        )
+        def source(secret: str | None, static: str | None, env: str, service: bool) -> TokenSource:
+            return TokenSource(
+                server=server, base_url=self.base_url, transport=self.transport, pat=secret,
+                jwt_token=static, pat_env=env, auth_url=self._auth_url, clock=clock, service=service,
+            )
+
+        self.tokens = source(pat, jwt, pat_env, False)
         # A service secret serves one request only: the one-request read of every sync row. It
         # never lists datasets (the service account sees none of them, §8.1) and never writes.
-        self.service_tokens: TokenSource | None = None
-        if service_secret is not None:
-            self.service_tokens = TokenSource(
-                server=server,
-                base_url=self.base_url,
-                transport=self.transport,
-                pat=service_secret,
-                jwt_token=None,
-                pat_env=service_secret_env,
-                auth_url=self._auth_url,
-                clock=clock,
-                service=True,
-            )
+        self.service_tokens = (
+            None if service_secret is None else source(service_secret, None, service_secret_env, True)
+        )
         self._discover: Mapping[str, Any] | None = None
         self._discover_lock = asyncio.Lock()
 

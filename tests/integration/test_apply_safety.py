@@ -147,6 +147,19 @@ def _set_dataset(sb: Sandbox, namespace: str, dataset: str, **fields: Any) -> No
     )
 
 
+def _linked_with_a_dataset(pair: Pair, tmp_path: Path) -> str:
+    """onprem's 'linked' syncs simplex to cloud and holds dataset d1 with sync off; the config
+    wants its datasets syncing simplex, so the plan is one enable_dataset_sync."""
+    onprem, cloud = pair
+    onprem.seed_namespace("linked", description="Managed", bucket="linked")
+    onprem.seed_sync("linked", cloud.core_url, "linked", "simplex")
+    onprem.seed_dataset("linked", "d1")
+    declared = ns("linked")
+    declared["sync"] = [{"target": cloud.url, "namespace": "linked", "type": "simplex"}]
+    declared["datasets"] = {"sync": "simplex"}
+    return write_config(tmp_path / "hoss.yaml", pair, {"linked": declared})
+
+
 @pytest.mark.parametrize(
     ("move", "says"),
     [
@@ -165,14 +178,8 @@ def _set_dataset(sb: Sandbox, namespace: str, dataset: str, **fields: Any) -> No
 def test_a_dataset_sync_change_rests_on_the_dataset_at_the_moment_of_the_write(
     pair: Pair, tmp_path: Path, move: Callable[[Sandbox], None], says: str
 ) -> None:
-    onprem, cloud = pair
-    onprem.seed_namespace("linked", description="Managed", bucket="linked")
-    onprem.seed_sync("linked", cloud.core_url, "linked", "simplex")
-    onprem.seed_dataset("linked", "d1")
-    declared = ns("linked")
-    declared["sync"] = [{"target": cloud.url, "namespace": "linked", "type": "simplex"}]
-    declared["datasets"] = {"sync": "simplex"}
-    config = write_config(tmp_path / "hoss.yaml", pair, {"linked": declared})
+    onprem, _ = pair
+    config = _linked_with_a_dataset(pair, tmp_path)
     result = _apply_with_a_move(config, lambda: move(onprem))
     [only] = result.results
     assert only.change.action == "enable_dataset_sync"
@@ -186,13 +193,7 @@ def test_a_store_without_a_sync_queue_fails_the_dataset_change_clearly(
     cloud = sandbox_factory()
     monkeypatch.setenv("ONPREM_PAT", onprem.admin_pat)
     monkeypatch.setenv("CLOUD_PAT", cloud.admin_pat)
-    onprem.seed_namespace("linked", description="Managed", bucket="linked")
-    onprem.seed_sync("linked", cloud.core_url, "linked", "simplex")
-    onprem.seed_dataset("linked", "d1")
-    declared = ns("linked")
-    declared["sync"] = [{"target": cloud.url, "namespace": "linked", "type": "simplex"}]
-    declared["datasets"] = {"sync": "simplex"}
-    config = write_config(tmp_path / "hoss.yaml", (onprem, cloud), {"linked": declared})
+    config = _linked_with_a_dataset((onprem, cloud), tmp_path)
     result = hossctl("apply", "-f", config, "--auto-approve")
     assert result.exit_code == 1
     assert "dataset 'd1' in onprem/linked still has sync disabled; the server answered 500" in result.output

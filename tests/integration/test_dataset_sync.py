@@ -43,6 +43,12 @@ def plan_json(config: str) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def duplex_everything(pair: Pair, tmp_path: Path) -> str:
+    """A config linking onprem/raw duplex to cloud/raw, with every dataset of it syncing duplex."""
+    declared = {"raw": raw([{"target": "cloud", "type": "duplex"}], {"sync": "duplex"})}
+    return write_config(tmp_path / "hoss.yaml", pair, declared, {"raw": raw()})
+
+
 def seeded(pair: Pair, count: int = N, **dataset: Any) -> Pair:
     onprem, cloud = pair
     for sb in pair:
@@ -54,12 +60,7 @@ def seeded(pair: Pair, count: int = N, **dataset: Any) -> Pair:
 
 def test_link_and_enable_duplex_on_fifty_datasets_in_one_apply(pair: Pair, tmp_path: Path) -> None:
     onprem, cloud = seeded(pair)
-    config = write_config(
-        tmp_path / "hoss.yaml",
-        pair,
-        {"raw": raw([{"target": "cloud", "type": "duplex"}], {"sync": "duplex"})},
-        {"raw": raw()},
-    )
+    config = duplex_everything(pair, tmp_path)
     code, doc = plan_json(config)
     assert code == 0, doc["violations"]
     assert doc["summary"]["enable_sync"] == 2 and doc["summary"]["enable_dataset_sync"] == N
@@ -99,12 +100,7 @@ def test_retire_the_link_in_one_apply_dataset_syncs_first(pair: Pair, tmp_path: 
 def test_simplex_to_duplex_pauses_datasets_around_the_type_change(pair: Pair, tmp_path: Path) -> None:
     onprem, cloud = seeded(pair, 3, sync_enabled=True, sync_type="simplex")
     onprem.seed_sync("raw", cloud.core_url, "raw", "simplex")
-    config = write_config(
-        tmp_path / "hoss.yaml",
-        pair,
-        {"raw": raw([{"target": "cloud", "type": "duplex"}], {"sync": "duplex"})},
-        {"raw": raw()},
-    )
+    config = duplex_everything(pair, tmp_path)
     code, doc = plan_json(config)
     assert code == 0, doc["violations"]
     onprem_actions = [c["action"] for c in doc["changes"] if c["server"] == "onprem"]

@@ -21,21 +21,20 @@ from hossctl.sandbox import Sandbox
 PATH = "/core/v1/configuration/sync"
 
 
-def service_token(sb: Sandbox) -> str:
-    answer = httpx.post(
-        f"{sb.url}/auth/v1/sat/exchange/jwt", headers={"Authorization": f"Bearer {sb.service_secret}"}
-    )
+def _exchange(sb: Sandbox, kind: str, secret: str) -> str:
+    url = f"{sb.url}/auth/v1/{kind}/exchange/jwt"
+    answer = httpx.post(url, headers={"Authorization": f"Bearer {secret}"})
     assert answer.status_code == 201, answer.text
     token: str = answer.json()["id_token"]
     return token
 
 
+def service_token(sb: Sandbox) -> str:
+    return _exchange(sb, "sat", sb.service_secret)
+
+
 def admin_token(sb: Sandbox) -> str:
-    answer = httpx.post(
-        f"{sb.url}/auth/v1/pat/exchange/jwt", headers={"Authorization": f"Bearer {sb.admin_pat}"}
-    )
-    token: str = answer.json()["id_token"]
-    return token
+    return _exchange(sb, "pat", sb.admin_pat)
 
 
 def get(sb: Sandbox, token: str, since: str | None = None) -> httpx.Response:
