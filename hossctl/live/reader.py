@@ -31,6 +31,9 @@ from hossctl.urls import is_addressable, try_normalise_core_url
 
 _T = TypeVar("_T")
 
+# How many listed namespaces may have their sync lists read while the listing still goes on.
+READ_AHEAD_NAMES = 20_000
+
 
 def _sorted_targets(targets: Iterable[LiveSyncTarget]) -> tuple[LiveSyncTarget, ...]:
     return tuple(sorted(targets, key=lambda t: (t.target_core_service, t.target_namespace, t.sync_type)))
@@ -106,6 +109,9 @@ async def _read_server(
 
     While pages are being fetched, one worker waits, so that the next page always finds a free
     connection (``connections`` is ``parallelism`` for plan) instead of queueing behind sync reads.
+    Past READ_AHEAD_NAMES listed names, every worker waits for the end of the list: a listing
+    that long is rare, and one that never ends (a broken or hostile server, stopped at
+    MAX_LISTED) should cost its pages, not a sync read for each name on them.
     """
     progress.expect(3)  # the version, the object stores, the namespace list; then one per namespace
     version = await client.server_version()
@@ -115,6 +121,8 @@ async def _read_server(
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     workers = max(1, parallelism)
     listed = asyncio.Event()
+    reading = asyncio.Event()  # cleared while a listing past READ_AHEAD_NAMES goes on
+    reading.set()
 
     each = not client.reads_sync_configuration  # one sync read per namespace
 
@@ -131,8 +139,11 @@ async def _read_server(
                 elif not is_addressable(ns.name):
                     syncs[ns.name] = ()  # listed but unroutable (§9): keep it, without sync
             progress.expect(addressable)
+            if len(by_name) > READ_AHEAD_NAMES:
+                reading.clear()
         progress.advance()
         listed.set()
+        reading.set()
         for _ in range(workers):
             queue.put_nowait(None)
 
@@ -140,6 +151,7 @@ async def _read_server(
         if waits_for_list:
             await listed.wait()
         while (name := await queue.get()) is not None:
+            await reading.wait()
             try:
                 syncs[name] = await client.sync_targets(name)
             except HossApiError as exc:

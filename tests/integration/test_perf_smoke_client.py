@@ -10,8 +10,9 @@ three times what is measured here, so noise passes and a 3 x regression fails:
   about 8-10 x). The CPU is the client thread's own (``time.thread_time``), and the sandbox
   answering it runs in another process.
 - plan's read of 300 namespaces at 20 ms latency, in this process with the sandbox's threads:
-  about 1.6 x the network floor and 1.3 x the peer's time (bounds 3 x the floor and 2.5 x the
-  peer; a read that lost its concurrency would take about 16 x the floor).
+  about 1.6 x the network floor and 1.3 x the peer's time (bounds 4 x the floor, since the suite
+  runs three workers on two cores, and 2.5 x the peer; a read that lost its concurrency would
+  take about 16 x the floor).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from hossctl.urls import normalise_core_url
 
 SandboxFactory = Callable[..., Any]
 CPU_BOUND = 10.0
-FLOOR_BOUND = 3.0
+FLOOR_BOUND = 4.0
 PEER_BOUND = 2.5
 PARALLELISM = 16
 

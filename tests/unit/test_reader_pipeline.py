@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hossctl.errors import HossApiError, MalformedAnswerError
+from hossctl.live import reader
 from hossctl.live.reader import _read_server
 from hossctl.plan.snapshot import LiveNamespace, LiveSyncTarget, ServerState
 
@@ -31,13 +32,18 @@ class StandIn:
 
     core_url = "http://127.0.0.1:9/core/v1"
 
-    def __init__(self, pages: list[list[str]], *, fail_page: int | None = None, fail_sync: str = "") -> None:
+    def __init__(
+        self, pages: list[list[str]], *, fail_page: int | None = None, fail_sync: str = "", page_s: float = 0
+    ) -> None:
         self.pages = pages
+        self.page_s = page_s
         self.fail_page = fail_page
         self.fail_sync = fail_sync
         self.synced: list[str] = []
         self.read_one = asyncio.Event()
         self.open_reads = 0
+        self.finished = False  # has the last page been handed over?
+        self.read_while_listing: list[str] = []
 
     reads_sync_configuration = False  # no service secret: one sync read per namespace
 
@@ -51,13 +57,17 @@ class StandIn:
         for index, page in enumerate(self.pages):
             if index > 0:  # the next page only once the reads of the first have begun
                 await asyncio.wait_for(self.read_one.wait(), 2.0)
+                await asyncio.sleep(self.page_s)
             if index == self.fail_page:
                 raise MalformedAnswerError(
                     "garbled page", server="s", status=200, method="GET", path="/", problem="garbled"
                 )
             yield tuple(_ns(name) for name in page)
+        self.finished = True
 
     async def sync_targets(self, name: str) -> tuple[LiveSyncTarget, ...]:
+        if not self.finished:
+            self.read_while_listing.append(name)
         self.open_reads += 1
         try:
             await asyncio.sleep(0.001)
@@ -106,3 +116,13 @@ def test_a_failed_page_ends_the_read_and_the_reads_of_earlier_pages() -> None:
     with pytest.raises(MalformedAnswerError, match="garbled page"):
         _read(client, parallelism=2)
     assert client.open_reads == 0 and len(client.synced) < 30
+
+
+def test_past_the_read_ahead_the_reads_wait_for_the_end_of_the_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A listing that never ends (stopped at MAX_LISTED) must cost its pages, not a read per name.
+    monkeypatch.setattr(reader, "READ_AHEAD_NAMES", 5)
+    pages = [[f"p{page}-{i}" for i in range(5)] for page in range(4)]
+    client = StandIn(pages, page_s=0.02)  # time enough for many reads while each page travels
+    state = _read(client, parallelism=2)
+    assert len(state.namespaces) == 20 and len(client.synced) == 20
+    assert client.read_while_listing and all(name.startswith("p0-") for name in client.read_while_listing)
