@@ -32,7 +32,11 @@ from hossctl.urls import is_addressable, try_normalise_core_url
 _T = TypeVar("_T")
 
 # How many listed namespaces may have their sync lists read while the listing still goes on.
-READ_AHEAD_NAMES = 20_000
+# Reading ahead pays only while pages are still arriving: 16 workers need about 31 round trips
+# to read one page's 500 sync lists while the next page takes one, so a head start of a few
+# thousand names already outlasts any listing. A listing that never ends (a broken or hostile server,
+# stopped at MAX_LISTED) then costs its pages and these reads, not one read per listed name.
+READ_AHEAD_NAMES = 2_000
 
 
 def _sorted_targets(targets: Iterable[LiveSyncTarget]) -> tuple[LiveSyncTarget, ...]:
