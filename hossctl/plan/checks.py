@@ -42,11 +42,18 @@ def _live(snapshot: Snapshot, server: str, namespace: str) -> LiveNamespace | No
 
 
 def sync_level(sync_type: str) -> int:
-    """What a syncing dataset of this type needs of its namespace's targets: 1 any, 2 a duplex one."""
+    """What a syncing dataset of this type needs of its namespace's targets: 1 any, 2 a duplex one
+    (docs/hoss-server.md §8.4); the planner and the checks measure with the same yardstick."""
     return 2 if sync_type == "duplex" else 1
 
 
-def _level(types: Sequence[str]) -> int:
+# What each datasets.sync value asks of a dataset, on the same scale: 0 no sync, 1 one-way,
+# 2 two-way.
+MODE_LEVEL = {"off": 0, "simplex": 1, "duplex": 2}
+
+
+def rows_level(types: Sequence[str]) -> int:
+    """What a namespace with sync rows of these types offers its datasets."""
     return max((sync_level(t) for t in types), default=0)
 
 
@@ -212,7 +219,7 @@ class _Checker:
                         _UNREADABLE_FIX,
                     )
                     continue
-                end = _level(self.rows_after(ref))
+                end = rows_level(self.rows_after(ref))
                 if managed and declared is not None:
                     self.check_declared_datasets(ref, declared.datasets.sync, end)
                 if live.datasets is not None and self.options.drift:
@@ -220,13 +227,13 @@ class _Checker:
             for new in server.namespaces:  # created by this plan: its targets must fit its datasets too
                 if new.ensure == "present" and new.datasets.managed and new.name not in state.namespaces:
                     ref = (server.key, new.name)
-                    self.check_declared_datasets(ref, new.datasets.sync, _level(self.rows_after(ref)))
+                    self.check_declared_datasets(ref, new.datasets.sync, rows_level(self.rows_after(ref)))
 
     def where_ref(self, ref: NsRef) -> str:
         return f"namespace {ref[1]!r} on server {ref[0]!r}"
 
     def check_declared_datasets(self, ref: NsRef, mode: str, end: int) -> None:
-        need = {"simplex": 1, "duplex": 2}.get(mode, 0)
+        need = MODE_LEVEL.get(mode, 0)
         if need <= end:
             return
         check: CheckId = (
@@ -253,7 +260,7 @@ class _Checker:
         self, ref: NsRef, live: LiveNamespace, end: int, managed: DatasetSync | None
     ) -> None:
         """Live datasets that already break the rule and stay as they are: warnings, with the fix."""
-        start = _level([r.sync_type for r in live.sync])
+        start = rows_level([r.sync_type for r in live.sync])
         touched = {c.dataset for c in self.dataset_changes.get(ref, [])}
         broken = [
             d for d in live.datasets or ()

@@ -57,7 +57,7 @@ from hossctl.plan.changes import (
     PlanOptions,
     ReasonCode,
 )
-from hossctl.plan.checks import dataset_notes, run_checks
+from hossctl.plan.checks import MODE_LEVEL, dataset_notes, rows_level, run_checks, sync_level
 from hossctl.plan.fingerprint import facts_for
 from hossctl.plan.model import Config, DatasetSync, Namespace, Server, SyncTarget
 from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, ServerState, Snapshot
@@ -144,19 +144,6 @@ def _dataset_rule(dropped: LiveSyncTarget, kept: Sequence[LiveSyncTarget]) -> Da
 
 
 _EARLY, _LATE = _PHASE["disable_dataset_sync"], _PHASE["enable_dataset_sync"]
-# What each datasets.sync value asks of a dataset, and of the namespace's sync targets:
-# 0 no sync, 1 one-way (any target will do), 2 two-way (a duplex target).
-_LEVEL = {"off": 0, "simplex": 1, "duplex": 2}
-
-
-def sync_level(sync_type: str) -> int:
-    """What a syncing dataset of this type needs from its namespace's targets (§8.4)."""
-    return 2 if sync_type == "duplex" else 1
-
-
-def rows_level(types: Sequence[str]) -> int:
-    """What a namespace with sync rows of these types offers its datasets."""
-    return max((sync_level(t) for t in types), default=0)
 
 
 def dataset_level(dataset: LiveDataset) -> int:
@@ -470,7 +457,7 @@ class _PlanBuilder:
         removed = {d.change.expect.sync_row for d in disables if d.change.expect is not None}
         steady = rows_level([r.sync_type for r in live.sync if _row(r) not in removed])
         rows_change = bool(disables)
-        want = _LEVEL[declared.sync]
+        want = MODE_LEVEL[declared.sync]
         policy = declared.policy
         wanted_policy = canonical_policy(policy or "")
         for dataset in sorted(datasets, key=lambda d: d.name):
