@@ -112,14 +112,10 @@ def _row(row: LiveSyncTarget) -> tuple[str, str, str]:
 
 
 def forced_by(live: LiveNamespace, want: Namespace) -> tuple[str, ...]:
-    """Names of the attributes whose difference forces a replace, in a fixed order."""
+    """Names of the attributes whose difference forces a replace, in a fixed order. Three strings
+    compared one by one: a structural diff (the renderer's before → after) is not needed here."""
     old, new = _attrs_of(live), _attrs_of(want)
-    if old == new:  # the common case; skip the (slow) deep diff
-        return ()
-    from deepdiff import DeepDiff
-
-    affected = set(DeepDiff(old, new).affected_root_keys)
-    return tuple(name for name in ATTRIBUTES if name in affected)
+    return tuple(name for name in ATTRIBUTES if old[name] != new[name])
 
 
 def _empty_state(key: str, core_url: str) -> ServerState:
