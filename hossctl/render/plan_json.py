@@ -6,6 +6,7 @@ saved plan can never drift apart.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, cast
@@ -109,16 +110,7 @@ def plan_to_dict(plan: Plan, *, include_facts: bool = False) -> dict[str, Any]:
         "targets": list(plan.targets),
         "changes": [change_to_dict(c) for c in plan.changes],
         "violations": [violation_to_dict(v) for v in plan.violations],
-        "summary": {
-            "create": s.create,
-            "replace": s.replace,
-            "delete": s.delete,
-            "enable_sync": s.enable_sync,
-            "disable_sync": s.disable_sync,
-            "enable_dataset_sync": s.enable_dataset_sync,
-            "update_dataset_sync": s.update_dataset_sync,
-            "disable_dataset_sync": s.disable_dataset_sync,
-        },
+        "summary": dataclasses.asdict(s),  # Summary's fields are the schema's keys, in its order
         "notes": list(plan.notes),
     }
     if include_facts:
