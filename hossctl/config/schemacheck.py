@@ -182,15 +182,20 @@ def _sequence(steps: list[tuple[str, Callable[[Any], Errors]]]) -> Check:
                 if keyword not in transparent:
                     for error in found:
                         error.schema_path.appendleft(keyword)
-                if errors is None:
-                    errors = found
-                else:
-                    errors.extend(found)
+                errors = _joined(errors, found)
         return errors
 
     if len(steps) == 1 and steps[0][0] in transparent:
         return steps[0][1]
     return check
+
+
+def _joined(errors: Errors, found: list[SchemaError]) -> list[SchemaError]:
+    """``found`` added to ``errors``; the first list found is kept and grown, never copied."""
+    if errors is None:
+        return found
+    errors.extend(found)
+    return errors
 
 
 def _descend(found: Errors, path: str | int | None, schema_path: str | int | None) -> Errors:
@@ -245,10 +250,7 @@ def _properties(compiler: CompiledSchema, value: Any, schema: dict[str, Any]) ->
                 found = child(instance[name])
                 if found:
                     _descend(found, name, name)
-                    if errors is None:
-                        errors = found
-                    else:
-                        errors.extend(found)
+                    errors = _joined(errors, found)
         return errors
 
     return step
@@ -279,10 +281,7 @@ def _additional_properties(
                 found = child(instance[extra])
                 if found:
                     _descend(found, extra, None)
-                    if errors is None:
-                        errors = found
-                    else:
-                        errors.extend(found)
+                    errors = _joined(errors, found)
             return errors
 
         return each
@@ -328,10 +327,7 @@ def _pattern_properties(
                     found = child(item)
                     if found:
                         _descend(found, key, pattern)
-                        if errors is None:
-                            errors = found
-                        else:
-                            errors.extend(found)
+                        errors = _joined(errors, found)
         return errors
 
     return step
@@ -347,10 +343,7 @@ def _property_names(compiler: CompiledSchema, value: Any, schema: dict[str, Any]
         for key in instance:
             found = _descend(child(key), None, None)
             if found:
-                if errors is None:
-                    errors = found
-                else:
-                    errors.extend(found)
+                errors = _joined(errors, found)
         return errors
 
     return step
@@ -505,10 +498,7 @@ def _items(compiler: CompiledSchema, value: Any, schema: dict[str, Any]) -> Call
             found = child(item)
             if found:
                 _descend(found, index, None)
-                if errors is None:
-                    errors = found
-                else:
-                    errors.extend(found)
+                errors = _joined(errors, found)
         return errors
 
     return step
@@ -560,10 +550,7 @@ def _all_of(compiler: CompiledSchema, value: Any, schema: dict[str, Any]) -> Cal
             found = child(instance)
             if found:
                 _descend(found, None, index)
-                if errors is None:
-                    errors = found
-                else:
-                    errors.extend(found)
+                errors = _joined(errors, found)
         return errors
 
     return step
