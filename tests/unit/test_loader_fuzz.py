@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from depth import examples
+from documents import paths
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,18 +173,7 @@ def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 values = st.recursive(scalars, _containers, max_leaves=8)
 
 
-def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            found += _paths(value, (*prefix, i))
-    return found
-
-
-ALL_PATHS = _paths(VALID_DATA)
+ALL_PATHS = paths(VALID_DATA)
 
 
 @st.composite

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from depth import examples
+from documents import paths
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -114,23 +115,12 @@ def from_schema(schema: Any, depth: int = 0) -> st.SearchStrategy[Any]:
     return junk
 
 
-def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            found += _paths(value, (*prefix, i))
-    return found
-
-
 @st.composite
 def documents(draw: st.DrawFn) -> Any:
     """A generated config, then up to four edits: junk values, unknown or near-miss keys, deletions."""
     data = draw(from_schema(SCHEMA))
     for _ in range(draw(st.integers(0, 4))):
-        path = draw(st.sampled_from(_paths(data)))
+        path = draw(st.sampled_from(paths(data)))
         if not path:
             continue
         parent: Any = data
