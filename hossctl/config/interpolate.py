@@ -34,24 +34,40 @@ def interpolate(doc: Document, env: Mapping[str, str]) -> tuple[dict[str, Any], 
 
 
 def _walk(value: Any, path: PathKey, doc: Document, env: Mapping[str, str], out: Interpolated) -> Any:
-    """A copy of ``value`` with references replaced. A child's path is built only for a container
-    or a string holding ``${``: most values are neither, and a tuple per value was most of the cost."""
+    """``value`` with references replaced: the same object where nothing beneath it changed, a
+    copy of only the containers on the way to a replaced string. A child's path is built only for
+    a container or a string holding ``${``: most values are neither, and a copy of every mapping
+    and a tuple per value were most of the cost (BENCHMARKS.md, issue 15)."""
     if isinstance(value, str):
         return _substitute(value, path, doc, env, out) if "${" in value else value
     if isinstance(value, dict):
-        return {
-            key: _walk(item, (*path, key), doc, env, out)
-            if isinstance(item, dict | list) or (isinstance(item, str) and "${" in item)
-            else item
-            for key, item in value.items()
-        }
+        copied: dict[str, Any] | None = None
+        for key, item in value.items():
+            if isinstance(item, str):
+                if "${" not in item:
+                    continue
+            elif not isinstance(item, dict | list):
+                continue
+            new = _walk(item, (*path, key), doc, env, out)
+            if new is not item:
+                if copied is None:
+                    copied = dict(value)
+                copied[key] = new
+        return value if copied is None else copied
     if isinstance(value, list):
-        return [
-            _walk(item, (*path, i), doc, env, out)
-            if isinstance(item, dict | list) or (isinstance(item, str) and "${" in item)
-            else item
-            for i, item in enumerate(value)
-        ]
+        listed: list[Any] | None = None
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                if "${" not in item:
+                    continue
+            elif not isinstance(item, dict | list):
+                continue
+            new = _walk(item, (*path, i), doc, env, out)
+            if new is not item:
+                if listed is None:
+                    listed = list(value)
+                listed[i] = new
+        return value if listed is None else listed
     return value
 
 

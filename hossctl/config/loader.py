@@ -8,6 +8,7 @@ JSON Schema -> merge across files and semantic rules. Only this module touches t
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -86,7 +87,23 @@ def _plural(count: int, word: str) -> str:
 
 
 def load_config(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> Config:
-    """Load, merge and check config files (or directories of them); raise ConfigError with all errors."""
+    """Load, merge and check config files (or directories of them); raise ConfigError with all errors.
+
+    The cyclic garbage collector is paused meanwhile: loading allocates hundreds of thousands of
+    containers that all stay alive, so every collection it would trigger scans them and frees
+    nothing (about a tenth of a 10,000-namespace load; BENCHMARKS.md, issue 15). The loader makes
+    no reference cycles worth collecting, and the collector resumes as it was, error or not.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_config(paths, env)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load_config(paths: Sequence[str | Path], env: Mapping[str, str] | None) -> Config:
     environment: Mapping[str, str] = os.environ if env is None else env
     diagnostics: list[Diagnostic] = []
     sources: list[CheckedDocument] = []

@@ -238,11 +238,15 @@ class _ConfigBuilder:
         if not decl.usable:
             return None
         doc, path, tainted = decl.source.doc, decl.path, decl.source.tainted
-        if (*path, "ensure") in tainted:
+        # A valid file taints nothing: its namespaces skip the lookups (a tuple each) below.
+        if not tainted:
+            data = decl.data
+        elif (*path, "ensure") in tainted:
             return None
-        data = {
-            key: value for key, value in decl.data.items() if (*path, key) not in tainted or key == "sync"
-        }
+        else:
+            data = {
+                key: value for key, value in decl.data.items() if (*path, key) not in tainted or key == "sync"
+            }
         ensure = data.get("ensure", "present")
         protect = bool(data.get("protect", False))
         allow_multiple = bool(data.get("allow_multiple_sync_targets", False))
@@ -274,14 +278,16 @@ class _ConfigBuilder:
         raw_targets = [
             (i, cast(dict[str, Any], item))
             for i, item in enumerate(declared)
-            if (*path, "sync", i, "target") not in tainted and isinstance(item, dict) and "target" in item
+            if isinstance(item, dict)
+            and "target" in item
+            and (not tainted or (*path, "sync", i, "target") not in tainted)
         ]
         targets: list[SyncTarget] = []
         seen: dict[tuple[str, str], Position] = {}
         for i, raw in raw_targets:
             target_path = (*path, "sync", i)
             target = resolver.resolve(str(raw["target"]), doc, (*target_path, "target"), self)
-            if target is None or target_path in tainted:
+            if target is None or (tainted and target_path in tainted):
                 continue  # unresolvable, or its other fields are already reported
             target_server, core_url = target
             target_namespace = str(raw.get("namespace", decl.name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import textwrap
 from collections.abc import Callable
@@ -1209,3 +1210,21 @@ def test_one_mapping_with_thousands_of_unknown_keys_is_capped_too(tmp_path: Path
     diagnostics = errors_of(tmp_path, {"hoss.yaml": text}, {})
     assert len(diagnostics) == MAX_STRUCTURAL_PROBLEMS + 1
     assert "more than 1000 problems against the schema" in diagnostics[0].message
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("text", ["version: 1\nservers: {}\n", "version: 2\n"])
+def test_the_garbage_collector_is_left_as_it_was(tmp_path: Path, enabled: bool, text: str) -> None:
+    """The loader pauses the collector for speed; a caller's setting survives, even an error."""
+    path = tmp_path / "hoss.yaml"
+    path.write_text(text)
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        try:
+            load_config([path])
+        except ConfigError:
+            pass
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -88,3 +88,49 @@ def test_escapes_and_folds_that_hide_a_token_are_still_caught() -> None:
     ):
         assert may_hold_token(text.encode())
     assert not may_hold_token(b"x: 'hp_Ab3Ab3Ab3\n  Ab3Ab3Ab3Ab3Ab3'\n")  # folded: a space joins it
+
+
+def _substituted(value: Any, env: dict[str, str]) -> Any:
+    """What interpolation must produce, by a plain full copy (the reference for the shared one)."""
+    if isinstance(value, dict):
+        return {key: _substituted(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substituted(item, env) for item in value]
+    if isinstance(value, str):
+        for name, replacement in env.items():
+            value = value.replace("${" + name + "}", replacement)
+        return value
+    return value
+
+
+def test_interpolation_copies_only_the_containers_on_the_way_to_a_change() -> None:
+    text = (
+        "version: 1\n"
+        "servers:\n"
+        "  a:\n"
+        "    url: ${A_URL}\n"
+        "    namespaces:\n"
+        "      kept: {description: plain, sync: [{target: b}]}\n"
+        "      changed: {description: 'in ${ZONE}', sync: [{target: b}, {target: '${PEER}'}]}\n"
+        "  b: {url: 'https://b.example.org', namespaces: {x: {bucket: x}}}\n"
+    )
+    document, _ = load_yaml("f.yaml", text.encode())
+    assert document is not None
+    before = _substituted(document.data, {})
+    env = {"A_URL": "https://a.example.org", "ZONE": "eu", "PEER": "b"}
+    data, result = interpolate(document, env)
+    assert data == _substituted(document.data, env)
+    assert document.data == before  # the document itself is never changed
+    assert not result.diagnostics and not result.failed
+    assert result.changed == {
+        ("servers", "a", "url"),
+        ("servers", "a", "namespaces", "changed", "description"),
+        ("servers", "a", "namespaces", "changed", "sync", 1, "target"),
+    }
+    a, a_before = data["servers"]["a"], document.data["servers"]["a"]
+    assert a is not a_before and data is not document.data
+    assert data["servers"]["b"] is document.data["servers"]["b"]  # nothing beneath changed: shared
+    assert a["namespaces"]["kept"] is a_before["namespaces"]["kept"]
+    changed, changed_before = a["namespaces"]["changed"], a_before["namespaces"]["changed"]
+    assert changed["sync"][0] is changed_before["sync"][0]
+    assert changed["sync"][1] is not changed_before["sync"][1]
