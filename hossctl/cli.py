@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from hossctl import __version__
-from hossctl.errors import HossctlError, Terminated
+from hossctl.commands.validate import DEFAULT_CONFIG
+from hossctl.errors import HossctlError, Terminated, internal_error, reported, terminate_on_sigterm
 from hossctl.sanitize import printable
 
 if TYPE_CHECKING:
     from hossctl.plan.changes import PlanOptions
 
-DEFAULT_CONFIG = "hoss.yaml"
 
 
 class _UsageError(click.UsageError):
@@ -47,27 +47,16 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except click.UsageError as exc:
             raise _UsageError(printable(self._message(exc, [])), exc.ctx) from None
-        except HossctlError as exc:
-            click.echo(exc.render(), err=True)
-            ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            ctx.exit(130)
-        except Terminated:
-            click.echo("Terminated.", err=True)
-            ctx.exit(143)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except (HossctlError, KeyboardInterrupt, Terminated) as exc:
+            line, code = reported(exc) or ("", 1)
+            click.echo(line, err=True)
+            ctx.exit(code)
         except Exception as exc:
-            # A bug, not a user mistake: one line by default, the traceback with --debug. The
-            # exception's text may quote anything (a server's value in a KeyError), so escaped.
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(
-                f"Error: internal error ({type(exc).__name__}: {printable(str(exc))}); rerun with "
-                "--debug for the traceback and please report it.",
-                err=True,
-            )
+            click.echo(internal_error(exc), err=True)
             ctx.exit(1)
 
     def _message(self, exc: click.UsageError, args: list[str]) -> str:
@@ -759,26 +748,11 @@ def sandbox(
 )
 def validate(files: tuple[str, ...], as_json: bool) -> None:
     """Check config files offline: structure, references and safety rules (no network)."""
-    from hossctl.config.loader import ConfigError, config_summary, load_config
+    from hossctl.commands.validate import run
 
-    try:
-        config = load_config(_config_paths(files))
-    except ConfigError as exc:
-        if not as_json:
-            raise  # prints every diagnostic and exits 1
-        from hossctl.render.diagnostics_json import render
-
-        click.echo(render(exc.diagnostics, None), nl=False)
-        click.echo(exc.render(), err=True)  # the same findings for the person reading the log
-        raise click.exceptions.Exit(1) from None
-    for warning in config.warnings:
-        click.echo(str(warning), err=True)
-    if as_json:
-        from hossctl.render.diagnostics_json import render
-
-        click.echo(render(config.warnings, config), nl=False)
-        return
-    click.echo(config_summary(config))
+    code = run(files, as_json)
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 @cli.command()
@@ -815,14 +789,7 @@ def _echo_whole(text: str, color: bool = False) -> None:
     click.echo(text, nl=not text.endswith("\n"), color=color)
 
 
-def _terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 def main() -> NoReturn:
-    import signal
-
-    # Without a handler SIGTERM kills the process mid-line and loses buffered output.
-    signal.signal(signal.SIGTERM, _terminated)
+    terminate_on_sigterm()
     cli.main(prog_name="hossctl")
     sys.exit(0)  # pragma: no cover - click exits itself

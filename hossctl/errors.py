@@ -110,3 +110,35 @@ class Terminated(BaseException):
 
     A BaseException like KeyboardInterrupt, so that no ``except Exception`` swallows it.
     """
+
+
+def reported(exc: BaseException) -> tuple[str, int] | None:
+    """The line to print on stderr and the exit code for a failure the user caused or a stop
+    they asked for, or None for a bug. The one mapping, used by click's command group and by
+    the launcher's fast path, so both end a run alike."""
+    if isinstance(exc, HossctlError):
+        return exc.render(), exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return "Interrupted.", 130
+    if isinstance(exc, Terminated):
+        return "Terminated.", 143
+    return None
+
+
+def internal_error(exc: BaseException) -> str:
+    """A bug, not a user mistake: one line (the traceback only with ``--debug``). The exception's
+    text may quote anything (a server's value in a KeyError), so it is escaped."""
+    return (
+        f"Error: internal error ({type(exc).__name__}: {printable(str(exc))}); rerun with "
+        "--debug for the traceback and please report it."
+    )
+
+
+def terminate_on_sigterm() -> None:
+    """Without a handler SIGTERM kills the process mid-line and loses buffered output."""
+    import signal
+
+    def terminated(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminated)
