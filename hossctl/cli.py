@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from hossctl.plan.changes import PlanOptions
 
 
-
 class _UsageError(click.UsageError):
     exit_code = 1
 

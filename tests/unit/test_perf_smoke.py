@@ -59,13 +59,16 @@ def _peak_mib(args: list[str]) -> tuple[float, int]:
 
 
 def test_help_starts_within_a_few_bare_interpreters() -> None:
-    # Goal: <= 80 ms, 4x a quiet bare start. click's import alone is about 3.5x.
-    assert _ratio_to_bare(["-m", "hossctl", "--help"]) < 10
+    # Goal: <= 80 ms, 4x a quiet bare start; today 1.5x (the launcher answers without click,
+    # whose import alone is about 3.5x: importing it again fails this).
+    assert _ratio_to_bare(["-m", "hossctl", "--help"]) < 4
 
 
 def test_validate_of_a_small_file_starts_within_a_few_bare_interpreters() -> None:
-    # Goal: <= 100 ms, 5x a quiet bare start; jsonschema's import alone used to be 2.5x.
-    assert _ratio_to_bare(["-m", "hossctl", "validate", "-f", SMALL]) < 17
+    # Goal: <= 100 ms, 5x a quiet bare start; today about 6.6x in CPU time, where a process that
+    # only imports PyYAML and dataclasses is already 3.9x (BENCHMARKS.md). Importing click again
+    # (4.3x alone) or jsonschema (2.5x) fails this.
+    assert _ratio_to_bare(["-m", "hossctl", "validate", "-f", SMALL]) < 13
 
 
 def test_validate_of_2000_namespaces(tmp_path: Path) -> None:
