@@ -1,4 +1,4 @@
-"""The console entry point: ``hossctl --help`` and ``--version`` without importing click.
+"""The console entry point: ``hossctl --help``, ``--version`` and ``validate`` without importing click.
 
 Start-up is a feature (BENCHMARKS.md, issue 15): importing click and the command tree costs
 several times a bare interpreter start, and ``--help`` is what people type most often at a

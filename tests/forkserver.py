@@ -4,7 +4,7 @@ A short ``python -m hossctl`` run spends most of its CPU importing (httpx, jsons
 asyncio): about 0.4 s on the CI machine, times every run of the hostile-server matrix and of
 the CI recipes. The fork server imports hossctl once. For each run it forks a process that
 takes the caller's arguments, environment, working directory and standard streams (passed
-as file descriptors) and runs ``hossctl.cli.main``, the console script's entry point: a
+as file descriptors) and runs ``hossctl.launch.main``, the console script's entry point: a
 process of its own (own pid, own memory, killed on its own), minus the imports.
 
 What a fork does not give, a test that needs it runs the real thing: ``test_demo`` starts a
@@ -35,6 +35,7 @@ from pathlib import Path
 _HEADER = struct.Struct("!Q")
 # Imported up front, so that no run pays for them: what plan, apply, export and show import lazily.
 WARM = (
+    "hossctl.launch",
     "hossctl.cli",
     "hossctl.commands.plan",
     "hossctl.commands.apply",
@@ -123,7 +124,7 @@ def _run(request: dict[str, object], fds: list[int]) -> None:
         argv = request["argv"]
         assert isinstance(argv, list)
         sys.argv = ["hossctl", *map(str, argv)]
-        from hossctl.cli import main
+        from hossctl.launch import main
 
         try:
             main()
