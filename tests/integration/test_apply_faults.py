@@ -51,7 +51,19 @@ def _state(sb: Sandbox) -> dict[str, tuple[str, str, str, list[tuple[str, str, s
     }
 
 
+@pytest.fixture
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backoff a tenth of the default: at 50 % faults the default waits made this test spend
+    13 of its 17 s asleep. What is tested here is where the retries lead (the budget counts
+    retries, not seconds); the delays themselves are tested in test_client_backoff.py."""
+    import hossctl.live.client as client
+
+    monkeypatch.setattr(client, "BACKOFF_BASE", client.BACKOFF_BASE / 10)
+    monkeypatch.setattr(client, "BACKOFF_CAP", client.BACKOFF_CAP / 10)
+
+
 @pytest.mark.timeout(240)
+@pytest.mark.usefixtures("quick_backoff")
 @pytest.mark.parametrize(
     ("rate", "seed", "max_runs"),
     [pytest.param(0.5, seed, 3, id=f"50%-seed{seed}") for seed in seeds(5)]
