@@ -88,6 +88,11 @@ class TokenIssuer:
         self._secret = secret
         self.issuer = issuer
         self.kid = hashlib.sha1(secret.encode(), usedforsecurity=False).hexdigest()
+        # Tokens that passed every check, with their claims: a client sends the same token with
+        # every request, and PyJWT's checks were about half the sandbox's CPU per request
+        # (BENCHMARKS.md, the sandbox). Only the times can change a cached token's answer, so a
+        # hit checks them again, and any doubt goes through the whole check once more.
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def exchange(self, account: Account) -> dict[str, str]:
         """The token triple of ``POST /auth/v1/pat/exchange/jwt``; clients use ``id_token``.
@@ -168,6 +173,16 @@ class TokenIssuer:
         a Go type assertion to ``string``: a missing or non-string ``iss``, or an ``aud`` that is a
         list, panics, and gin's Recovery answers 500 with an empty body.
         """
+        known = self._verified.get(token)
+        if known is not None and _still_valid(known, time.time()):
+            return known
+        claims = self._checked_claims(token)
+        if len(self._verified) >= _VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _checked_claims(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -197,3 +212,14 @@ class TokenIssuer:
         if aud != AUDIENCE:
             raise Rejected(401)
         return claims
+
+
+_VERIFIED_MAX = 1024  # distinct tokens remembered at once; a client holds one or two
+
+
+def _still_valid(claims: dict[str, Any], now: float) -> bool:
+    """PyJWT's time checks (no leeway) for claims that passed them once: ``exp`` must be after
+    now, ``nbf`` and ``iat`` not after it. The int() calls succeeded when the token was checked."""
+    if "exp" in claims and int(claims["exp"]) <= now:
+        return False
+    return all(int(claims[name]) <= now for name in ("nbf", "iat") if name in claims)

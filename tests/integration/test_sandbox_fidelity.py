@@ -585,3 +585,65 @@ def test_a_service_accounts_id_token_claims_service_and_nothing_personal() -> No
     assert (claims["role"], claims["service"], claims["groups"]) == ("service", True, "")
     assert claims["nickname"] == claims["sub"] == "HOSS-Service"
     assert not {"email", "email_verified", "name", "given_name", "family_name"} & set(claims)
+
+
+def _signed(issuer: Any, **times: int) -> str:
+    claims: dict[str, object] = {
+        "iss": issuer.issuer, "aud": "HossServer", "sub": "s", "nickname": "admin", "role": "admin",
+        "groups": "admin", "email": "a@sandbox.invalid", **times,
+    }  # fmt: skip
+    return str(jwt.encode(claims, "s" * 64, algorithm="HS256", headers={"kid": issuer.kid}))
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox remembers tokens that passed its checks (they are half its CPU per request);
+    a remembered token is refused the moment it expires, exactly as one checked afresh."""
+    from hossctl.sandbox import tokens
+
+    issuer = tokens.TokenIssuer("s" * 64, "http://127.0.0.1:1/auth/v1")
+    now = 1_900_000_000
+    monkeypatch.setattr(tokens.time, "time", lambda: now + 0.5)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(now + 0.5))
+    token = _signed(issuer, iat=now, exp=now + 10)
+    bearer = f"Bearer {token}"
+    assert issuer.verify(bearer).username == "admin"
+    assert issuer.verify(bearer).username == "admin"  # remembered
+    for later in (now + 10, now + 11):  # exp <= now is expired, as PyJWT has it
+        monkeypatch.setattr(tokens.time, "time", lambda later=later: later)
+        monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(later))
+        with pytest.raises(tokens.Rejected) as refused:
+            issuer.verify(bearer)
+        assert refused.value.status == 401
+
+
+def test_a_token_not_yet_valid_is_refused_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hossctl.sandbox import tokens
+
+    issuer = tokens.TokenIssuer("s" * 64, "http://127.0.0.1:1/auth/v1")
+    now = 1_900_000_000
+    monkeypatch.setattr(tokens.time, "time", lambda: now)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(now))
+    early = f"Bearer {_signed(issuer, iat=now, nbf=now + 60, exp=now + 600)}"
+    for _ in range(2):  # a refusal is never remembered as anything else
+        with pytest.raises(tokens.Rejected):
+            issuer.verify(early)
+    monkeypatch.setattr(tokens.time, "time", lambda: now + 60)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(now + 60))
+    assert issuer.verify(early).username == "admin"  # nbf <= now: valid from then on
+
+
+class _FrozenDatetime:
+    """Stands in for the ``datetime`` class PyJWT reads its clock from."""
+
+    def __init__(self, timestamp: float) -> None:
+        self._timestamp = timestamp
+
+    def now(self, tz: Any = None) -> Any:
+        import datetime as real
+
+        return real.datetime.fromtimestamp(self._timestamp, tz=tz)
+
+    def __getattr__(self, name: str) -> Any:
+        import datetime as real
+
+        return getattr(real.datetime, name)
