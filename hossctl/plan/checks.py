@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from hossctl.plan.changes import DATASET_ACTIONS, Change, CheckId, NsRef, PlanOptions, Violation
 from hossctl.plan.model import Config, DatasetSync
-from hossctl.plan.snapshot import LiveDataset, LiveNamespace, Snapshot
+from hossctl.plan.snapshot import LiveDataset, LiveNamespace, LiveSyncTarget, Snapshot
 from hossctl.urls import try_normalise_core_url
 
 _UNREADABLE_FIX = (
@@ -107,10 +107,16 @@ class _Checker:
         self.mass_delete = self._mass_deletes()
         self.by_id = {c.id: c for c in changes}
         self.dataset_changes: dict[NsRef, list[Change]] = {}
+        # The types of the rows each namespace gains, looked up per namespace by rows_after: a
+        # scan of every change there made a plan of 10,000 enables quadratic.
+        self.enabled_types: dict[NsRef, list[str]] = {}
         for c in changes:
             if c.action in DATASET_ACTIONS:
                 self.dataset_changes.setdefault((c.server, c.namespace), []).append(c)
+            elif c.action == "enable_sync":
+                self.enabled_types.setdefault((c.server, c.namespace), []).append(c.sync_type or "")
         self.out: list[Violation] = []
+        self._rows_targeting: dict[tuple[str, str], list[tuple[str, str, LiveSyncTarget]]] | None = None
 
     def flag(
         self, check: CheckId, change: Change, message: str, resolution: str, severity: str = "error"
@@ -186,12 +192,7 @@ class _Checker:
             r.sync_type for r in live.sync if (*ref, r.target_core_service, r.target_namespace)
             not in self.disabled_exact
         ]
-        added = [
-            c.sync_type or ""
-            for c in self.changes
-            if c.action == "enable_sync" and (c.server, c.namespace) == ref
-        ]
-        return kept + added
+        return kept + self.enabled_types.get(ref, [])
 
     def check_dataset_sync(self) -> None:
         """A dataset may sync one-way only with a sync target, two-way only with a duplex one.
@@ -386,6 +387,19 @@ class _Checker:
             "warning" if allowed else "error",
         )
 
+    @property
+    def rows_targeting(self) -> dict[tuple[str, str], list[tuple[str, str, LiveSyncTarget]]]:
+        """Every live sync row by the (core URL, namespace) it points at, built on first use:
+        scanning every row for each delete made a plan of many deletes quadratic."""
+        if self._rows_targeting is None:
+            index: dict[tuple[str, str], list[tuple[str, str, LiveSyncTarget]]] = {}
+            for key, other in self.snapshot.servers.items():
+                for ns in other.namespaces.values():
+                    for row in ns.sync:
+                        index.setdefault((row.core_url, row.target_namespace), []).append((key, ns.name, row))
+            self._rows_targeting = index
+        return self._rows_targeting
+
     def check_still_targeted(self, c: Change) -> None:
         """A sync row left pointing at a deleted namespace crash-loops the real sync service
         (docs/hoss-server.md §7.4): every managed row that targets it must go in the same plan."""
@@ -393,13 +407,10 @@ class _Checker:
         if state is None:
             return
         sources = sorted(
-            f"{key}/{ns.name}"
-            for key, other in self.snapshot.servers.items()
-            for ns in other.namespaces.values()
-            if (key, ns.name) not in self.deleted
-            for row in ns.sync
-            if (row.core_url, row.target_namespace) == (state.core_url, c.namespace)
-            and (key, ns.name, row.target_core_service, row.target_namespace) not in self.disabled_exact
+            f"{key}/{name}"
+            for key, name, row in self.rows_targeting.get((state.core_url, c.namespace), ())
+            if (key, name) not in self.deleted
+            and (key, name, row.target_core_service, row.target_namespace) not in self.disabled_exact
         )
         if sources:
             self.flag(

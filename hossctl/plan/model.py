@@ -8,6 +8,7 @@ point at the line of the config that caused them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from hossctl.sanitize import printable
@@ -115,10 +116,15 @@ class Server:
     service_secret_env: str | None = None
 
     def namespace(self, name: str) -> Namespace | None:
-        for ns in self.namespaces:
-            if ns.name == name:
-                return ns
-        return None
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Namespace]:
+        """Built on first use: the checks look a namespace up for each of 10,000 of them, and a
+        scan each time made a plan of 10,000 spend 5.6 s there (BENCHMARKS.md, issue 15). Not a
+        field, so equality, hashing, ``asdict`` and the fingerprint never see it; the first of
+        two namespaces with one name wins, as the scan had it."""
+        return {ns.name: ns for ns in reversed(self.namespaces)}
 
 
 @dataclass(frozen=True)

@@ -426,6 +426,14 @@ class _PlanBuilder:
     # -- dataset sync ---------------------------------------------------------------------
 
     def plan_datasets(self) -> None:
+        # Each namespace's own sync target changes, grouped once, in the order they were added:
+        # a scan of every change per namespace made 10,000 namespaces quadratic.
+        disables_of: dict[NsRef, list[_Draft]] = {}
+        for key, found in self.disables_by_key.items():
+            disables_of.setdefault((key[0], key[1]), []).extend(found)
+        enables_of: dict[NsRef, list[_Draft]] = {}
+        for draft in self.enables:
+            enables_of.setdefault((draft.change.server, draft.change.namespace), []).append(draft)
         for server in self.config.servers:
             for ns in server.namespaces:
                 ref = (server.key, ns.name)
@@ -438,18 +446,24 @@ class _PlanBuilder:
                     or ref in self.deletes
                 ):
                     continue
-                self.diff_datasets(ref, ns.datasets, live, live.datasets)
+                self.diff_datasets(
+                    ref, ns.datasets, live, live.datasets, disables_of.get(ref, []), enables_of.get(ref, [])
+                )
 
     def diff_datasets(
-        self, ref: NsRef, declared: DatasetSync, live: LiveNamespace, datasets: Sequence[LiveDataset]
+        self,
+        ref: NsRef,
+        declared: DatasetSync,
+        live: LiveNamespace,
+        datasets: Sequence[LiveDataset],
+        disables: list[_Draft],
+        enables: list[_Draft],
     ) -> None:
         """Dataset changes for one namespace, ordered around its sync target changes.
 
         ``steady`` is what the namespace's targets offer throughout the plan (the rows no change
         removes); a dataset that needs more than that while the targets change is paused first.
         """
-        disables = [d for key, found in self.disables_by_key.items() if key[:2] == ref for d in found]
-        enables = [d for d in self.enables if (d.change.server, d.change.namespace) == ref]
         removed = {d.change.expect.sync_row for d in disables if d.change.expect is not None}
         steady = rows_level([r.sync_type for r in live.sync if _row(r) not in removed])
         rows_change = bool(disables)

@@ -82,11 +82,9 @@ def plan_graph(plan: Plan) -> Graph:
             again = enabled.get((c.server, c.namespace, target))
             if again is None:
                 graph.edge(ref, target, c.sync_type or "", "removed")
+    disabled = {((c.server, c.namespace), _target_ref(c)) for c in plan.changes if c.action == "disable_sync"}
     for (source, target), (sync_type, style) in list(graph.edges.items()):
-        if style == "added" and any(
-            c.action == "disable_sync" and (c.server, c.namespace) == source and _target_ref(c) == target
-            for c in plan.changes
-        ):
+        if style == "added" and (source, target) in disabled:
             graph.edges[(source, target)] = (sync_type, "changed")
     return graph
 
