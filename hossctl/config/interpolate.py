@@ -40,35 +40,21 @@ def _walk(value: Any, path: PathKey, doc: Document, env: Mapping[str, str], out:
     and a tuple per value were most of the cost (BENCHMARKS.md, issue 15)."""
     if isinstance(value, str):
         return _substitute(value, path, doc, env, out) if "${" in value else value
-    if isinstance(value, dict):
-        copied: dict[str, Any] | None = None
-        for key, item in value.items():
-            if isinstance(item, str):
-                if "${" not in item:
-                    continue
-            elif not isinstance(item, dict | list):
+    if not isinstance(value, dict | list):
+        return value
+    copied: Any = None
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        if isinstance(item, str):
+            if "${" not in item:
                 continue
-            new = _walk(item, (*path, key), doc, env, out)
-            if new is not item:
-                if copied is None:
-                    copied = dict(value)
-                copied[key] = new
-        return value if copied is None else copied
-    if isinstance(value, list):
-        listed: list[Any] | None = None
-        for i, item in enumerate(value):
-            if isinstance(item, str):
-                if "${" not in item:
-                    continue
-            elif not isinstance(item, dict | list):
-                continue
-            new = _walk(item, (*path, i), doc, env, out)
-            if new is not item:
-                if listed is None:
-                    listed = list(value)
-                listed[i] = new
-        return value if listed is None else listed
-    return value
+        elif not isinstance(item, dict | list):
+            continue
+        new = _walk(item, (*path, key), doc, env, out)
+        if new is not item:
+            if copied is None:
+                copied = value.copy()
+            copied[key] = new
+    return value if copied is None else copied
 
 
 def _substitute(text: str, path: PathKey, doc: Document, env: Mapping[str, str], out: Interpolated) -> str:
