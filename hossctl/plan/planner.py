@@ -255,12 +255,23 @@ class _PlanBuilder:
                 for t in ns.sync:
                     if t.type != "duplex" or t.target_server is None or t.target_server not in self.states:
                         continue
+                    here, there = f"{server.key}/{ns.name}", f"{t.target_server}/{t.namespace}"
+                    why = f"reverse direction of the duplex link declared by {here}"
+                    if self.has_row((server.key, ns.name), (t.core_url, t.namespace), "duplex"):
+                        why += f"; the link is one-sided: {here} → {there} exists, "
+                        why += f"{there} → {here} is missing"
                     out.setdefault((t.target_server, t.namespace), {})[(server.core_url, ns.name)] = _Want(
-                        "duplex", server.key,
-                        f"reverse direction of the duplex link declared by {server.key}/{ns.name}",
-                        "reverse-of-duplex",
+                        "duplex", server.key, why, "reverse-of-duplex"
                     )
         return out
+
+    def has_row(self, ref: NsRef, key: SyncKey, sync_type: str) -> bool:
+        """Whether ``ref`` has a live row of that type to ``key`` that this plan keeps (a delete or
+        a replace of the namespace removes its rows)."""
+        live = self.live(ref)
+        if live is None or ref in self.deletes:
+            return False
+        return any(_sync_key(r) == key and r.sync_type == sync_type for r in live.sync)
 
     def plan_sync(self, pruned: set[NsRef]) -> None:
         implied = self.implied()

@@ -517,3 +517,34 @@ def test_a_control_character_in_a_config_value_is_shown_escaped(world: World) ->
         assert result.exit_code == 1
         _no_raw(result.output)
         assert "sync target 'clo\\x1bud\\r\\nFAKE' is neither" in result.stderr
+
+
+def test_a_one_sided_duplex_link_is_shown_as_a_repair_and_applied(
+    world: World, sandbox_api: Callable[..., Any]
+) -> None:
+    """Someone removed cloud's half of the lab <-> cloud link by hand: the plan says the link is
+    one-sided and which half is missing, apply restores it, and the next plan is empty."""
+    api = sandbox_api(world.cloud)
+    removed = api.request(
+        "DELETE",
+        "/core/v1/namespace/raw/sync",
+        json={"target_core_service": world.lab.core_url, "target_namespace": "raw", "sync_type": "duplex"},
+    )
+    assert removed.status_code in (200, 204), removed.text
+    assert world.cloud.sync_targets("raw") == []
+
+    result = world.plan()
+    assert result.exit_code == 0, result.output
+    assert "~ enable sync cloud/raw → lab/raw (duplex)" in result.stdout
+    one_sided = "the link is one-sided: lab/raw → cloud/raw exists, cloud/raw → lab/raw is missing"
+    assert one_sided in result.stdout
+    code, doc = world.plan_json()
+    assert code == 0
+    (change,) = doc["changes"]
+    assert (change["action"], change["reason_code"]) == ("enable_sync", "reverse-of-duplex")
+    assert "one-sided" in change["reason"]
+
+    applied = CliRunner().invoke(cli, ["apply", "-f", world.config(), "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    assert [r["target_namespace"] for r in world.cloud.sync_targets("raw")] == ["raw"]
+    assert "No changes." in world.plan().stdout

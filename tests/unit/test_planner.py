@@ -279,8 +279,27 @@ def test_disable_carries_the_exact_live_string_and_enable_the_canonical_url() ->
             disable_id("a", "n1", X, "t"),
             "not declared in config (a declared namespace's sync list is complete)",
         ),
-        (
+        (  # a one-sided duplex link: the reason says which half is there and which is missing
             cfg(a=[ns("n1", sync=[tgt("b", "u", "duplex")])]),
+            snap(a=[lns("n1", sync=[(B, "u", "duplex")])], b=[lns("u")]),
+            enable_id("b", "u", A, "n1"),
+            "reverse direction of the duplex link declared by a/n1; the link is one-sided: "
+            "a/n1 → b/u exists, b/u → a/n1 is missing",
+        ),
+        (  # a new link: both halves are enabled, neither is a repair
+            cfg(a=[ns("n1", sync=[tgt("b", "u", "duplex")])]),
+            snap(a=[lns("n1")], b=[lns("u")]),
+            enable_id("b", "u", A, "n1"),
+            "reverse direction of the duplex link declared by a/n1",
+        ),
+        (  # the declared half is simplex live: a type change, not a one-sided link
+            cfg(a=[ns("n1", sync=[tgt("b", "u", "duplex")])]),
+            snap(a=[lns("n1", sync=[(B, "u", "simplex")])], b=[lns("u")]),
+            enable_id("b", "u", A, "n1"),
+            "reverse direction of the duplex link declared by a/n1",
+        ),
+        (  # the declaring namespace is replaced: its row goes with it, so nothing is one-sided
+            cfg(a=[ns("n1", bucket="new", sync=[tgt("b", "u", "duplex")])]),
             snap(a=[lns("n1", sync=[(B, "u", "duplex")])], b=[lns("u")]),
             enable_id("b", "u", A, "n1"),
             "reverse direction of the duplex link declared by a/n1",
