@@ -10,7 +10,6 @@ not verify, a check that only trips on a change's own precondition. Production i
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 from hossctl.commands.environment import temporary_environment
 from hossctl.commands.seed import SeedNamespace, apply_seed
 from hossctl.errors import HossctlError
+from hossctl.live.client import run
 from hossctl.plan.changes import PlanOptions
 from hossctl.plan.model import Config, Namespace
 from hossctl.plan.snapshot import LiveNamespace, Snapshot
@@ -131,7 +131,7 @@ def rehearse(
     """Read production, seed one sandbox per server, apply there and plan again."""
     from hossctl.sandbox import Sandbox
 
-    snapshot = asyncio.run(_read_production(config, client_options, parallelism))
+    snapshot = run(_read_production(config, client_options, parallelism))
     unread = [
         (key, ns.name, ns.datasets_error)
         for key, state in snapshot.servers.items()
@@ -168,7 +168,7 @@ def rehearse(
         variables = {key: f"HOSSCTL_REHEARSAL_{secrets.token_hex(4).upper()}" for key in sandboxes}
         rehearsal = stand_in_config(config, {key: sb.url for key, sb in sandboxes.items()}, variables)
         with temporary_environment({variables[key]: sb.admin_pat for key, sb in sandboxes.items()}):
-            return asyncio.run(_rehearse_on(rehearsal, options, parallelism))
+            return run(_rehearse_on(rehearsal, options, parallelism))
 
 
 def verdict(result: Rehearsal) -> tuple[int, str]:
