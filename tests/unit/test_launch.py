@@ -163,6 +163,7 @@ def test_lines_the_launcher_leaves_to_click(args: list[str]) -> None:
 
 VOCABULARY = [
     "-f", "--file", "--json", "a.yaml", "-fb.yaml", "--file=c.yaml", "--file=", "-f-x", "--debug", "d",
+    "-f=e.yaml", "--fil", "--file", "-", "--", "-j",
 ]  # fmt: skip
 
 
