@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from two_servers import A, B, X
@@ -113,3 +114,24 @@ def test_irrelevant_changes_do_not_matter() -> None:
     # sync rows are compared as a set: the server has no ORDER BY
     two = dataclasses.replace(N1, sync=(LiveSyncTarget(X, "t", "simplex"), LiveSyncTarget(X, "v", "duplex")))
     assert _facts(_snap(n1=two)) == _facts(_snap(n1=dataclasses.replace(two, sync=tuple(reversed(two.sync)))))
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize(
+    ("example", "digest"),
+    [
+        ("two-servers-duplex", "3eff035cff989b38586cefe183bc7755cc7d970950a207e2f68c0aeb5b3861e2"),
+        ("split", "9e06d7de0ad91e0450982d074874bfbaa0dd03a14391a67a62de1a08f6d99d3e"),
+        ("single-server", "352b02e4e6a24af0ae985654f366780a058ffa503586cb8e0a2bcb61e2152643"),
+    ],
+)
+def test_the_config_digest_of_the_examples_is_pinned(example: str, digest: str) -> None:
+    """A plan file saved by an earlier hossctl records this digest; a change in how the model is
+    built or turned into a dict must not make every saved plan look made from another config."""
+    from hossctl.config.loader import load_config
+    from hossctl.plan.fingerprint import config_digest
+
+    config = load_config([EXAMPLES / example], {"CLOUD_HOSS_URL": "https://cloud.example.org"})
+    assert config_digest(config) == digest
