@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hossctl.commands.environment import temporary_environment
@@ -23,6 +23,7 @@ from hossctl.live.client import run
 from hossctl.plan.changes import PlanOptions
 from hossctl.plan.model import Config, Namespace
 from hossctl.plan.snapshot import LiveNamespace, Snapshot
+from hossctl.values import replace
 
 if TYPE_CHECKING:
     from hossctl.apply.executor import ApplyResult

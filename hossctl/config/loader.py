@@ -12,7 +12,6 @@ import gc
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from hossctl.config.yamlsource import MAX_BYTES, Document, PathKey, load_yaml
 from hossctl.errors import HossctlError
 from hossctl.plan.model import Config, Diagnostic
 from hossctl.secretscan import looks_like_token, may_hold_token, redact
+from hossctl.values import replace
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 _TOKEN_ADVICE = (

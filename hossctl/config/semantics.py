@@ -7,7 +7,6 @@ one message, not a cascade. Pure: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -27,13 +26,14 @@ from hossctl.plan.model import (
     SyncTarget,
 )
 from hossctl.urls import CORE_PATH, InvalidURL, normalise_core_url
+from hossctl.values import field, value
 
 _SERVER_FIELDS = (
     "url", "pat_env", "prune", "delete_threshold", "auth_url", "allow_insecure_http", "service_secret_env"
 )
 
 
-@dataclass(frozen=True)
+@value
 class CheckedDocument:
     """A document that went through interpolation and the schema.
 
@@ -51,7 +51,7 @@ class CheckedDocument:
         return cls(doc, data, frozenset(broken), frozenset(tainted))
 
 
-@dataclass
+@value
 class _NamespaceDecl:
     name: str
     data: dict[str, Any]
@@ -64,7 +64,7 @@ class _NamespaceDecl:
         return self.source.doc.key_position(self.path)
 
 
-@dataclass
+@value
 class _ServerDecl:
     key: str
     position: Position

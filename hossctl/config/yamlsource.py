@@ -15,7 +15,6 @@ and hands any other document to the general loader, which reads it from the star
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import yaml
@@ -23,6 +22,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
+from hossctl import values
 from hossctl.plan.model import Diagnostic, Position
 from hossctl.secretscan import redact
 
@@ -67,7 +67,7 @@ def _unpack(packed: int) -> LineCol:
 Span = tuple[int | None, int, str | None]
 
 
-@dataclass(frozen=True)
+@values.value
 class Document:
     """One YAML file as plain data with the position of every path in it.
 
@@ -78,7 +78,7 @@ class Document:
     file: str
     data: dict[str, Any]
     spans: dict[PathKey, Span]
-    bad_paths: frozenset[PathKey] = field(default_factory=frozenset)
+    bad_paths: frozenset[PathKey] = values.field(default_factory=frozenset)
 
     def value_position(self, path: PathKey) -> Position:
         """Position of the value at ``path`` (or of its nearest ancestor that has one)."""

@@ -14,7 +14,6 @@ the servers, recomputes the digests for the same changes and compares. Keys:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from hossctl.plan.changes import DATASET_ACTIONS, Change
 from hossctl.plan.checks import dataset_reads_needed
 from hossctl.plan.model import Config
 from hossctl.plan.snapshot import LiveNamespace, Snapshot
+from hossctl.values import asdict
 
 
 def _digest(value: Any) -> str:
@@ -85,4 +85,4 @@ def config_digest(config: Config) -> str:
     so that a plan is only ever applied together with the config it was made from (and
     comments or reformatting of that config do not count as a difference).
     """
-    return _digest([_without_positions(dataclasses.asdict(server)) for server in config.servers])
+    return _digest([_without_positions(asdict(server)) for server in config.servers])

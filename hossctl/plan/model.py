@@ -7,11 +7,11 @@ point at the line of the config that caused them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 from hossctl.sanitize import printable
+from hossctl.values import field, value
 
 SyncType = Literal["simplex", "duplex"]
 Ensure = Literal["present", "absent"]
@@ -24,7 +24,7 @@ DEFAULT_PAT_ENV = "HOSS_PAT"
 DEFAULT_DELETE_THRESHOLD = 30
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class Position:
     """1-based line and column of a key or value in a config file."""
 
@@ -36,7 +36,7 @@ class Position:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True)
+@value
 class SyncTarget:
     """One declared sync target of a namespace.
 
@@ -53,7 +53,7 @@ class SyncTarget:
     position: Position | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@value
 class DatasetSync:
     """What a namespace declares about its datasets' sync (the ``datasets`` block).
 
@@ -79,7 +79,7 @@ class DatasetSync:
 UNMANAGED = DatasetSync()
 
 
-@dataclass(frozen=True)
+@value
 class Namespace:
     """A declared namespace. For ``ensure == "absent"`` the attributes may be empty."""
 
@@ -95,7 +95,7 @@ class Namespace:
     datasets: DatasetSync = UNMANAGED
 
 
-@dataclass(frozen=True)
+@value
 class Server:
     """A managed Hoss server. ``url`` is the base URL, ``core_url`` the canonical core URL."""
 
@@ -127,7 +127,7 @@ class Server:
         return {ns.name: ns for ns in reversed(self.namespaces)}
 
 
-@dataclass(frozen=True)
+@value
 class Diagnostic:
     """An error or warning found in the config, with where it is.
 
@@ -185,7 +185,7 @@ RULES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@value
 class Config:
     """The whole desired state: servers sorted by key, namespaces sorted by name.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from hossctl.plan.snapshot import (
     LiveNamespace,
     Snapshot,
 )
+from hossctl.values import replace
 
 
 def ds(
