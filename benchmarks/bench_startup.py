@@ -2,7 +2,9 @@
 
 Usage:  python benchmarks/bench_startup.py [--before DIR] [--runs 15]
 
-Each run starts a fresh interpreter (``python -m hossctl``), alternating between the trees so
+Each run starts a fresh interpreter running the tree's console script (what the installed
+``hossctl`` command runs: pip's wrapper around the ``[project.scripts]`` entry point), and
+``python -m hossctl`` beside it for reference (runpy adds a few ms), alternating between the trees so
 that the machine's noise hits both alike; medians and minimums are printed, with a bare
 interpreter's start-up for scale. ``--before`` is a checkout of an older commit, for example
 ``git worktree add /tmp/old <commit>``.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -36,6 +39,22 @@ CASES = {
     # every import of a plan (the client, httpx), then "no credentials": no network needed
     "plan": ["plan", "-f", str(Path(__file__).resolve().parent / "startup-plan.yaml")],
 }
+
+
+def console_script(root: Path) -> list[str]:
+    """What the installed ``hossctl`` command runs for this tree: pip's console-script wrapper
+    around the tree's own ``[project.scripts]`` entry point (``python -m hossctl`` adds runpy)."""
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^hossctl\s*=\s*"([\w.]+):(\w+)"', text, re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"{root}/pyproject.toml declares no hossctl console script")
+    module, function = match.groups()
+    code = (
+        f"import re, sys\nfrom {module} import {function}\n"
+        "sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', 'hossctl')\n"
+        f"sys.exit({function}())"
+    )
+    return ["-c", code]
 
 
 def timed(args: list[str], root: Path) -> float:
@@ -59,16 +78,20 @@ def main() -> None:
         compileall.compile_dir(root / "hossctl", quiet=1, workers=0)
     results: dict[tuple[str, str], list[float]] = {(t, c): [] for t in trees for c in CASES}
     bare: list[float] = []
+    module: dict[tuple[str, str], list[float]] = {(t, c): [] for t in trees for c in CASES}
+    scripts = {tree: console_script(root) for tree, root in trees.items()}
     for _ in range(args.runs):
         bare.append(timed(["-c", "pass"], ROOT))
         for tree, root in trees.items():
             for case, case_args in CASES.items():
-                results[(tree, case)].append(timed(["-m", "hossctl", *case_args], root))
+                results[(tree, case)].append(timed([*scripts[tree], *case_args], root))
+                module[(tree, case)].append(timed(["-m", "hossctl", *case_args], root))
     print(f"bare interpreter:            median {statistics.median(bare) * 1000:4.0f} ms")
     for (tree, case), values in results.items():
         print(
             f"{tree:6} hossctl {case:9}   median {statistics.median(values) * 1000:4.0f} ms   "
-            f"min {min(values) * 1000:4.0f} ms"
+            f"min {min(values) * 1000:4.0f} ms   (python -m hossctl: median "
+            f"{statistics.median(module[(tree, case)]) * 1000:4.0f} ms)"
         )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"CPUs: {os.cpu_count()}, load average {load}")
