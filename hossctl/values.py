@@ -71,7 +71,14 @@ def value(cls: type[T] | None = None, /, *, order: bool = False) -> Any:
 
 
 def _build(cls: type[T], order: bool) -> type[T]:
-    names = tuple(cls.__dict__.get("__annotations__", {}))  # noqa: RUF063 - no inspect here, see above
+    """Every annotation of the class body is a field; a value neither inherits fields nor is
+    subclassed into a value (nothing here needs it, and silently dropping fields would be worse)."""
+    if any(hasattr(base, _FIELDS) for base in cls.__mro__[1:]):
+        raise TypeError(f"{cls.__qualname__}: a value class cannot extend another one")
+    annotations: dict[str, Any] = cls.__dict__.get("__annotations__", {})  # noqa: RUF063 - no inspect
+    if any(str(kind).startswith(("ClassVar", "typing.ClassVar")) for kind in annotations.values()):
+        raise TypeError(f"{cls.__qualname__}: ClassVar annotations are not supported by values.value")
+    names = tuple(annotations)
     specs: dict[str, _Field] = {}
     for name in names:
         declared = cls.__dict__.get(name, _MISSING)

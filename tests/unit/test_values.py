@@ -12,7 +12,7 @@ import dataclasses
 import subprocess
 import sys
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from depth import examples
@@ -142,6 +142,20 @@ def test_a_field_without_a_default_after_one_with_a_default_is_refused() -> None
         class Broken:
             a: int = 0
             b: int  # type: ignore[misc]
+
+
+def test_what_values_do_not_support_is_refused() -> None:
+    with pytest.raises(TypeError, match="cannot extend"):
+
+        @value
+        class Longer(Spot):  # type: ignore[misc]
+            extra: int = 0
+
+    with pytest.raises(TypeError, match="ClassVar"):
+
+        @value
+        class Counted:
+            total: ClassVar[int] = 0
 
 
 def test_validate_imports_neither_dataclasses_nor_inspect() -> None:
