@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from hossctl import __version__
-from hossctl.commands.validate import DEFAULT_CONFIG
+from hossctl.commands import config_paths
 from hossctl.errors import HossctlError, Terminated, internal_error, reported, terminate_on_sigterm
 from hossctl.sanitize import printable
 
@@ -168,10 +168,6 @@ def _config_option(func: Any) -> Any:
     )(func)
 
 
-def _config_paths(files: tuple[str, ...]) -> list[str]:
-    return list(files) if files else [DEFAULT_CONFIG]
-
-
 def _mass_delete_options(func: Any) -> Any:
     """--allow-mass-delete, --delete-threshold and --target, shared by plan and apply (apply plans
     again, and never takes them from a plan file)."""
@@ -269,7 +265,7 @@ def graph(files: tuple[str, ...], fmt: str) -> None:
     from hossctl.config.loader import load_config
     from hossctl.render.graph import config_graph, render
 
-    config = load_config(_config_paths(files))
+    config = load_config(config_paths(files))
     for warning in config.warnings:
         click.echo(str(warning), err=True)
     click.echo(render(config_graph(config), fmt), nl=False)
@@ -401,8 +397,8 @@ def apply(
         timeout=timeout,
     )
     if planfile is not None:
-        ctx.exit(apply_planfile(planfile, _config_paths(files), options))
-    ctx.exit(apply_config(_config_paths(files), options))
+        ctx.exit(apply_planfile(planfile, config_paths(files), options))
+    ctx.exit(apply_config(config_paths(files), options))
 
 
 @cli.command()
@@ -446,7 +442,7 @@ def plan(
     from hossctl.live.client import ClientOptions
 
     code = plan_command(
-        _config_paths(files),
+        config_paths(files),
         output="json" if as_json else "markdown" if markdown else "text",
         conflicting_outputs=as_json and markdown,
         out=out,
@@ -494,7 +490,7 @@ def rehearse(
     options = _plan_options(no_target_check, allow_mass_delete, delete_threshold, targets, no_drift)
     client_options = ClientOptions(ca_bundle=ca_bundle, timeout=timeout, connections=parallelism)
     code = rehearse_command(
-        _config_paths(files), options=options, client_options=client_options, parallelism=parallelism
+        config_paths(files), options=options, client_options=client_options, parallelism=parallelism
     )
     raise click.exceptions.Exit(code)
 

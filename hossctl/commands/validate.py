@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-DEFAULT_CONFIG = "hoss.yaml"
+from hossctl.commands import config_paths
 
 
 def _line(text: str, err: bool = False, newline: bool = True) -> None:
@@ -27,7 +27,7 @@ def run(files: Sequence[str], as_json: bool) -> int:
     from hossctl.config.loader import ConfigError, config_summary, load_config
 
     try:
-        config = load_config(list(files) if files else [DEFAULT_CONFIG])
+        config = load_config(config_paths(files))
     except ConfigError as exc:
         if not as_json:
             raise

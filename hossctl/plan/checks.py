@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cached_property
 
 from hossctl.plan.changes import DATASET_ACTIONS, Change, CheckId, NsRef, PlanOptions, Violation
 from hossctl.plan.model import Config, DatasetSync
@@ -116,7 +117,6 @@ class _Checker:
             elif c.action == "enable_sync":
                 self.enabled_types.setdefault((c.server, c.namespace), []).append(c.sync_type or "")
         self.out: list[Violation] = []
-        self._rows_targeting: dict[tuple[str, str], list[tuple[str, str, LiveSyncTarget]]] | None = None
 
     def flag(
         self, check: CheckId, change: Change, message: str, resolution: str, severity: str = "error"
@@ -387,18 +387,16 @@ class _Checker:
             "warning" if allowed else "error",
         )
 
-    @property
+    @cached_property
     def rows_targeting(self) -> dict[tuple[str, str], list[tuple[str, str, LiveSyncTarget]]]:
         """Every live sync row by the (core URL, namespace) it points at, built on first use:
         scanning every row for each delete made a plan of many deletes quadratic."""
-        if self._rows_targeting is None:
-            index: dict[tuple[str, str], list[tuple[str, str, LiveSyncTarget]]] = {}
-            for key, other in self.snapshot.servers.items():
-                for ns in other.namespaces.values():
-                    for row in ns.sync:
-                        index.setdefault((row.core_url, row.target_namespace), []).append((key, ns.name, row))
-            self._rows_targeting = index
-        return self._rows_targeting
+        index: dict[tuple[str, str], list[tuple[str, str, LiveSyncTarget]]] = {}
+        for key, other in self.snapshot.servers.items():
+            for ns in other.namespaces.values():
+                for row in ns.sync:
+                    index.setdefault((row.core_url, row.target_namespace), []).append((key, ns.name, row))
+        return index
 
     def check_still_targeted(self, c: Change) -> None:
         """A sync row left pointing at a deleted namespace crash-loops the real sync service
